@@ -1,0 +1,61 @@
+/* buf: a growable byte buffer. Allocation failure is sticky (buf.oom) so hot
+ * encoding loops stay free of checks; callers test buf_ok() at boundaries. */
+#ifndef NDPQ_BUF_H
+#define NDPQ_BUF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+typedef struct {
+    uint8_t *data;
+    size_t len, cap;
+    bool oom;
+} buf;
+
+bool buf_grow(buf *b, size_t need);   /* ensure cap >= len + need */
+void buf_free(buf *b);
+void buf_appendf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+char *buf_cstr(buf *b);               /* NUL-terminates (not counted in len) */
+
+static inline bool buf_ok(const buf *b) { return !b->oom; }
+
+static inline bool buf_reserve(buf *b, size_t need)
+{
+    return b->cap - b->len >= need || buf_grow(b, need);
+}
+
+static inline void buf_append(buf *b, const void *p, size_t n)
+{
+    if (!buf_reserve(b, n)) return;
+    if (n) memcpy(b->data + b->len, p, n);
+    b->len += n;
+}
+
+static inline void buf_putc(buf *b, uint8_t c)
+{
+    if (!buf_reserve(b, 1)) return;
+    b->data[b->len++] = c;
+}
+
+static inline void buf_puts(buf *b, const char *s) { buf_append(b, s, strlen(s)); }
+
+static inline void buf_put_u32le(buf *b, uint32_t v)
+{
+    uint8_t t[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+    buf_append(b, t, 4);
+}
+
+static inline void buf_put_varint(buf *b, uint64_t v)
+{
+    uint8_t t[10];
+    int n = 0;
+    while (v >= 0x80) { t[n++] = (uint8_t)(v | 0x80); v >>= 7; }
+    t[n++] = (uint8_t)v;
+    buf_append(b, t, (size_t)n);
+}
+
+static inline void buf_reset(buf *b) { b->len = 0; }
+
+#endif

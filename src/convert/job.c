@@ -1,0 +1,553 @@
+#include "convert/job.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/jsonw.h"
+#include "common/log.h"
+#include "common/uri.h"
+#include "convert/reader.h"
+#include "convert/schema.h"
+#include "convert/worker.h"
+#include "parquet/writer.h"
+
+void job_opts_default(job_opts *o)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    o->codec = CODEC_SNAPPY;
+    o->threads = n > 0 ? (int)n : 1;
+    o->target_file_bytes = (size_t)128 << 20;
+    o->row_group_bytes = (size_t)64 << 20;
+    o->page_bytes = (size_t)1 << 20;
+    o->dict_limit = (size_t)1 << 20;
+    o->metadata = true;
+}
+
+/* One chunk in flight: read by the main thread, converted by a worker. */
+typedef struct {
+    reader_chunk chunk;
+    worker_result res;
+    int state;        /* 0 free, 1 queued, 2 taken, 3 done */
+    int rc;
+    err_t err;
+} task;
+
+typedef struct {
+    job_report *r;
+    const job_opts *o;
+    const job_spec *s;
+    char **paths, **uris;
+    schema sch;
+    worker_env env;
+    uint64_t *file_lines;   /* lines seen so far per input */
+    writer *parts;
+    uint32_t nparts, capparts;
+    size_t part_in;         /* input bytes in the current part */
+    bool warned_ts, warned_src;
+    codec_ctx *cx;          /* main thread: null chunks */
+    page_scratch ps;
+    /* threads */
+    pthread_mutex_t mu;
+    pthread_cond_t work, done;
+    task *tasks;
+    uint32_t ntasks;
+    uint64_t next_take, next_submit;
+    bool stop;
+    worker *workers;
+} job;
+
+static void add_warning(job_report *r, const char *fmt, const char *arg)
+{
+    if (r->nwarnings >= sizeof r->warnings / sizeof r->warnings[0]) return;
+    char tmp[1024];
+    snprintf(tmp, sizeof tmp, fmt, arg);
+    r->warnings[r->nwarnings] = strdup(tmp);
+    if (r->warnings[r->nwarnings]) r->nwarnings++;
+    log_warn("%s", tmp);
+}
+
+static int resolve_inputs(job *j, err_t *e)
+{
+    const job_spec *s = j->s;
+    j->paths = calloc(s->ninputs + 1, sizeof *j->paths);
+    j->uris = calloc(s->ninputs + 1, sizeof *j->uris);
+    j->file_lines = calloc(s->ninputs + 1, sizeof *j->file_lines);
+    RETURN_ERROR_IF(!j->paths || !j->uris || !j->file_lines, e, ERR_NOMEM, "out of memory");
+    buf p = {0}, u = {0};
+    int rc = 0;
+    for (uint32_t i = 0; i < s->ninputs && rc == 0; i++) {
+        if (uri_to_path(s->inputs[i], &p, e) != 0) { rc = -1; break; }
+        struct stat st;
+        if (stat((char *)p.data, &st) != 0) {
+            rc = err_sys(e, ERR_INPUT, "missing input %s", (char *)p.data);
+            break;
+        }
+        if (!S_ISREG(st.st_mode)) {
+            rc = err_set(e, ERR_INPUT, "input %s is not a regular file", (char *)p.data);
+            break;
+        }
+        if (access((char *)p.data, R_OK) != 0) {
+            rc = err_sys(e, ERR_INPUT, "unreadable input %s", (char *)p.data);
+            break;
+        }
+        buf_reset(&u);
+        uri_from_path((char *)p.data, &u);
+        j->paths[i] = strdup((char *)p.data);
+        j->uris[i] = buf_cstr(&u) ? strdup((char *)u.data) : NULL;
+        if (!j->paths[i] || !j->uris[i]) rc = err_set(e, ERR_NOMEM, "out of memory");
+    }
+    buf_free(&p);
+    buf_free(&u);
+    return rc;
+}
+
+static int mkdirs(const char *dir, err_t *e)
+{
+    char tmp[4096];
+    size_t n = strlen(dir);
+    RETURN_ERROR_IF(n >= sizeof tmp, e, ERR_IO, "path too long: %s", dir);
+    memcpy(tmp, dir, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (tmp[i] != '/' && tmp[i] != '\0') continue;
+        char c = tmp[i];
+        tmp[i] = '\0';
+        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+            return err_sys(e, ERR_IO, "cannot create directory %s", tmp);
+        tmp[i] = c;
+    }
+    return 0;
+}
+
+static int part_path(const job *j, uint32_t idx, buf *out)
+{
+    buf_reset(out);
+    if (j->s->out_file) {
+        buf_puts(out, j->s->out_file);
+    } else {
+        buf_appendf(out, "%s/%s%spart-%05u.%s.parquet", j->s->out_dir,
+                    j->s->part_stem ? j->s->part_stem : "", j->s->part_stem ? "-" : "", idx,
+                    codec_name(j->o->codec));
+    }
+    return buf_cstr(out) ? 0 : -1;
+}
+
+static int open_part(job *j, err_t *e)
+{
+    if (j->nparts == j->capparts) {
+        uint32_t nc = j->capparts ? j->capparts * 2 : 4;
+        writer *w = realloc(j->parts, nc * sizeof *w);
+        RETURN_ERROR_IF(!w, e, ERR_NOMEM, "out of memory");
+        j->parts = w;
+        j->capparts = nc;
+    }
+    buf p = {0};
+    if (part_path(j, j->nparts, &p) != 0) {
+        buf_free(&p);
+        return err_set(e, ERR_NOMEM, "out of memory");
+    }
+    writer *w = &j->parts[j->nparts++];
+    int rc = writer_open(w, (char *)p.data, j->o->codec, e);
+    buf_free(&p);
+    j->part_in = 0;
+    return rc;
+}
+
+/* Main thread, in input order: account for the chunk and write its row group. */
+static int write_result(job *j, const reader_chunk *c, worker_result *res, err_t *e)
+{
+    job_report *r = j->r;
+    for (uint32_t i = 0; i < res->nsamples && r->nsamples < JOB_MAX_SAMPLES; i++) {
+        worker_sample *s = &res->samples[i];
+        job_sample *d = &r->samples[r->nsamples++];
+        d->file = strdup(j->uris[s->file]);
+        d->line = j->file_lines[s->file] + s->line;
+        d->reason = s->reason;
+        d->pos = s->pos;
+        log_warn("corrupt record at %s:%llu: %s", j->paths[s->file], (unsigned long long)d->line,
+                 s->reason);
+    }
+    for (uint32_t i = 0; i < c->nsegs; i++) j->file_lines[c->segs[i].file] += res->seg_lines[i];
+    r->records += res->records;
+    r->corrupt += res->corrupt;
+    if (res->replaced_ts && !j->warned_ts) {
+        j->warned_ts = true;
+        add_warning(r, "data key %s replaced by the metadata column", SCHEMA_TS_NAME);
+    }
+    if (res->replaced_src && !j->warned_src) {
+        j->warned_src = true;
+        add_warning(r, "data key %s replaced by the metadata column", SCHEMA_SRC_NAME);
+    }
+    if (res->enc.num_rows == 0) return 0;
+
+    bool split = !j->s->out_file && j->part_in >= j->o->target_file_bytes;
+    if (j->nparts == 0 || split) TRY(open_part(j, e));
+    writer *w = &j->parts[j->nparts - 1];
+    TRY(writer_begin_rowgroup(w, res->enc.num_rows, e));
+    for (uint32_t i = 0; i < res->enc.nchunks; i++) {
+        rg_chunk *ch = &res->enc.chunks[i];
+        TRY(writer_add_chunk(w, ch->col, &ch->meta, res->enc.data.data + ch->start, e));
+    }
+    j->part_in += c->data.len;
+    return 0;
+}
+
+static void *worker_main(void *arg)
+{
+    job *j = arg;
+    pthread_mutex_lock(&j->mu);
+    uint32_t me = 0;
+    while (j->workers[me].env) me++; /* claim a worker slot */
+    worker *w = &j->workers[me];
+    err_t ie;
+    int init = worker_init(w, &j->env, &ie);
+    for (;;) {
+        while (!j->stop && j->next_take == j->next_submit) pthread_cond_wait(&j->work, &j->mu);
+        if (j->next_take == j->next_submit) break;
+        task *t = &j->tasks[j->next_take++ % j->ntasks];
+        t->state = 2;
+        pthread_mutex_unlock(&j->mu);
+        if (init != 0) {
+            t->rc = -1;
+            t->err = ie;
+        } else {
+            t->rc = worker_run(w, &t->chunk, &t->res, &t->err);
+        }
+        pthread_mutex_lock(&j->mu);
+        t->state = 3;
+        pthread_cond_broadcast(&j->done);
+    }
+    pthread_mutex_unlock(&j->mu);
+    return NULL;
+}
+
+static int run_inline(job *j, reader *rd, err_t *e)
+{
+    worker w;
+    reader_chunk c = {0};
+    worker_result res = {0};
+    int rc = worker_init(&w, &j->env, e);
+    while (rc == 0) {
+        int got = reader_next(rd, &c, j->o->row_group_bytes, e);
+        if (got <= 0) { rc = got; break; }
+        rc = worker_run(&w, &c, &res, e);
+        if (rc == 0) rc = write_result(j, &c, &res, e);
+    }
+    worker_free(&w);
+    worker_result_free(&res);
+    reader_chunk_free(&c);
+    return rc;
+}
+
+static int run_threads(job *j, reader *rd, err_t *e)
+{
+    int n = j->o->threads;
+    j->ntasks = (uint32_t)n + 1;
+    j->tasks = calloc(j->ntasks, sizeof *j->tasks);
+    j->workers = calloc((size_t)n, sizeof *j->workers);
+    pthread_t *th = calloc((size_t)n, sizeof *th);
+    if (!j->tasks || !j->workers || !th) {
+        free(th);
+        return err_set(e, ERR_NOMEM, "out of memory");
+    }
+    pthread_mutex_init(&j->mu, NULL);
+    pthread_cond_init(&j->work, NULL);
+    pthread_cond_init(&j->done, NULL);
+    int started = 0, rc = 0;
+    for (; started < n; started++)
+        if (pthread_create(&th[started], NULL, worker_main, j) != 0) break;
+    if (started == 0) rc = err_set(e, ERR_INTERNAL, "cannot start worker threads");
+
+    uint64_t next_write = 0;
+    bool eof = false;
+    while (rc == 0) {
+        /* Keep every slot busy, then write the oldest chunk when it is done. */
+        while (!eof && j->next_submit - next_write < j->ntasks) {
+            task *t = &j->tasks[j->next_submit % j->ntasks];
+            int got = reader_next(rd, &t->chunk, j->o->row_group_bytes, e);
+            if (got < 0) { rc = -1; break; }
+            if (got == 0) { eof = true; break; }
+            pthread_mutex_lock(&j->mu);
+            t->state = 1;
+            j->next_submit++;
+            pthread_cond_signal(&j->work);
+            pthread_mutex_unlock(&j->mu);
+        }
+        if (rc != 0 || next_write == j->next_submit) break;
+        task *t = &j->tasks[next_write % j->ntasks];
+        pthread_mutex_lock(&j->mu);
+        while (t->state != 3) pthread_cond_wait(&j->done, &j->mu);
+        pthread_mutex_unlock(&j->mu);
+        if (t->rc != 0) {
+            *e = t->err;
+            rc = -1;
+            break;
+        }
+        rc = write_result(j, &t->chunk, &t->res, e);
+        t->state = 0;
+        next_write++;
+    }
+    pthread_mutex_lock(&j->mu);
+    j->stop = true;
+    /* Drop queued work on failure; running chunks finish first. */
+    if (rc != 0) j->next_submit = j->next_take;
+    pthread_cond_broadcast(&j->work);
+    pthread_mutex_unlock(&j->mu);
+    for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
+    free(th);
+    for (int i = 0; i < n; i++)
+        if (j->workers[i].env) worker_free(&j->workers[i]);
+    for (uint32_t i = 0; i < j->ntasks; i++) {
+        reader_chunk_free(&j->tasks[i].chunk);
+        worker_result_free(&j->tasks[i].res);
+    }
+    free(j->tasks);
+    free(j->workers);
+    pthread_cond_destroy(&j->work);
+    pthread_cond_destroy(&j->done);
+    pthread_mutex_destroy(&j->mu);
+    return rc;
+}
+
+static bool is_new_part(const job *j, const char *name)
+{
+    for (uint32_t i = 0; i < j->nparts; i++) {
+        const char *base = strrchr(j->parts[i].final_path, '/');
+        if (strcmp(base ? base + 1 : j->parts[i].final_path, name) == 0) return true;
+    }
+    return false;
+}
+
+/* Parts left by an earlier run of the same job would duplicate rows. */
+static void remove_stale_parts(job *j)
+{
+    if (j->s->out_file) return;
+    DIR *d = opendir(j->s->out_dir);
+    if (!d) return;
+    char prefix[512];
+    snprintf(prefix, sizeof prefix, "%s%spart-", j->s->part_stem ? j->s->part_stem : "",
+             j->s->part_stem ? "-" : "");
+    size_t pl = strlen(prefix);
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t n = strlen(de->d_name);
+        if (strncmp(de->d_name, prefix, pl) != 0 || n < 8 || strcmp(de->d_name + n - 8, ".parquet") != 0)
+            continue;
+        if (is_new_part(j, de->d_name)) continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", j->s->out_dir, de->d_name);
+        if (unlink(path) == 0) log_info("removed stale part %s", path);
+    }
+    closedir(d);
+}
+
+static void sync_dir(const char *path)
+{
+    char *copy = strdup(path);
+    if (!copy) return;
+    char *slash = strrchr(copy, '/');
+    if (slash) *slash = '\0';
+    int fd = open(slash ? (copy[0] ? copy : "/") : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+    free(copy);
+}
+
+static int finish(job *j, err_t *e)
+{
+    job_report *r = j->r;
+    uint32_t n = schema_count(&j->sch);
+    writer_field *fields = calloc(n ? n : 1, sizeof *fields);
+    RETURN_ERROR_IF(!fields, e, ERR_NOMEM, "out of memory");
+    schema_order(&j->sch, fields);
+    r->columns = calloc(n ? n : 1, sizeof *r->columns);
+    if (!r->columns) {
+        free(fields);
+        return err_set(e, ERR_NOMEM, "out of memory");
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        r->columns[i] = strndup((const char *)fields[i].name, fields[i].name_len);
+        if (r->columns[i]) r->ncolumns++;
+    }
+    if (r->records == 0) {
+        if (!j->s->out_file) {
+            add_warning(r, "%s", "no records in the input: nothing written");
+            free(fields);
+            return 0;
+        }
+        if (j->nparts == 0 && open_part(j, e) != 0) {
+            free(fields);
+            return -1;
+        }
+    }
+    const char *kv[4] = {"ndpq.version", NDPQ_VERSION, "ndpq.manifest", j->s->manifest};
+    writer_schema ws = {fields, n, kv, j->s->manifest ? 2 : 1};
+    int rc = 0;
+    for (uint32_t i = 0; i < j->nparts && rc == 0; i++)
+        rc = writer_finish(&j->parts[i], &ws, j->cx, &j->ps, e);
+    free(fields);
+    TRY(rc);
+    r->parts = calloc(j->nparts ? j->nparts : 1, sizeof *r->parts);
+    RETURN_ERROR_IF(!r->parts, e, ERR_NOMEM, "out of memory");
+    for (uint32_t i = 0; i < j->nparts; i++) {
+        TRY(writer_commit(&j->parts[i], e));
+        job_part *p = &r->parts[r->nparts++];
+        p->path = strdup(j->parts[i].final_path);
+        p->rows = j->parts[i].num_rows;
+        p->bytes = j->parts[i].pos;
+    }
+    if (j->nparts) sync_dir(j->parts[0].final_path);
+    remove_stale_parts(j);
+    return 0;
+}
+
+int job_run(const job_opts *o, const job_spec *s, job_report *r)
+{
+    memset(r, 0, sizeof *r);
+    double t0 = clock_mono_s();
+    job j;
+    memset(&j, 0, sizeof j);
+    j.r = r;
+    j.o = o;
+    j.s = s;
+    err_t *e = &r->err;
+    char ts[32];
+    clock_fmt_ts(clock_now_us(), ts);
+    r->files = s->ninputs;
+
+    int rc = schema_init(&j.sch, o->metadata);
+    if (rc != 0) err_set(e, ERR_NOMEM, "out of memory");
+    if (rc == 0) rc = resolve_inputs(&j, e);
+    if (rc == 0 && !s->out_file) rc = mkdirs(s->out_dir, e);
+    if (rc == 0 && s->out_file) {
+        char *d = strdup(s->out_file), *slash = d ? strrchr(d, '/') : NULL;
+        if (slash && slash != d) {
+            *slash = '\0';
+            rc = mkdirs(d, e);
+        }
+        free(d);
+    }
+    j.cx = codec_ctx_new(o->codec, 0);
+    if (rc == 0 && !j.cx) rc = err_set(e, ERR_NOMEM, "out of memory");
+    if (rc == 0) {
+        j.env = (worker_env){
+            .sch = &j.sch, .codec = o->codec,
+            .page = {.page_bits = o->page_bytes * 8, .page_rows = 20000},
+            .dict_limit = o->dict_limit, .metadata = o->metadata,
+            .ts = (const uint8_t *)ts, .ts_len = (uint32_t)strlen(ts),
+            .uris = (const char *const *)j.uris, .paths = (const char *const *)j.paths,
+        };
+        reader rd;
+        reader_init(&rd, (const char *const *)j.paths, s->ninputs);
+        rc = o->threads <= 1 ? run_inline(&j, &rd, e) : run_threads(&j, &rd, e);
+        r->bytes_in = rd.bytes_in;
+        reader_free(&rd);
+    }
+    if (rc == 0) rc = finish(&j, e);
+
+    for (uint32_t i = 0; i < j.nparts; i++) writer_close(&j.parts[i]);
+    free(j.parts);
+    for (uint32_t i = 0; i < s->ninputs && j.paths; i++) {
+        free(j.paths[i]);
+        free(j.uris[i]);
+    }
+    free(j.paths);
+    free(j.uris);
+    free(j.file_lines);
+    codec_ctx_free(j.cx);
+    page_scratch_free(&j.ps);
+    schema_free(&j.sch);
+    r->ok = rc == 0;
+    if (!r->ok) {
+        /* Nothing was committed: drop what the report would call output. */
+        for (uint32_t i = 0; i < r->nparts; i++) free(r->parts[i].path);
+        r->nparts = 0;
+    }
+    r->seconds = clock_mono_s() - t0;
+    return rc;
+}
+
+void job_report_json(const job_report *r, const job_opts *o, const job_spec *s, buf *out)
+{
+    jsonw w;
+    jsonw_init(&w, out);
+    jsonw_obj_begin(&w);
+    jsonw_key(&w, "manifest");
+    jsonw_str(&w, s->manifest);
+    jsonw_key(&w, "date");
+    jsonw_str(&w, s->date);
+    jsonw_key(&w, "files");
+    jsonw_int(&w, r->files);
+    jsonw_key(&w, "bytes_in");
+    jsonw_int(&w, (int64_t)r->bytes_in);
+    jsonw_key(&w, "records");
+    jsonw_int(&w, (int64_t)r->records);
+    jsonw_key(&w, "corrupt_records");
+    jsonw_int(&w, (int64_t)r->corrupt);
+    jsonw_key(&w, "corrupt_samples");
+    jsonw_arr_begin(&w);
+    for (uint32_t i = 0; i < r->nsamples; i++) {
+        jsonw_obj_begin(&w);
+        jsonw_key(&w, "file");
+        jsonw_str(&w, r->samples[i].file);
+        jsonw_key(&w, "line");
+        jsonw_int(&w, (int64_t)r->samples[i].line);
+        jsonw_key(&w, "reason");
+        jsonw_str(&w, r->samples[i].reason);
+        jsonw_obj_end(&w);
+    }
+    jsonw_arr_end(&w);
+    jsonw_key(&w, "columns");
+    jsonw_arr_begin(&w);
+    for (uint32_t i = 0; i < r->ncolumns; i++) jsonw_str(&w, r->columns[i]);
+    jsonw_arr_end(&w);
+    jsonw_key(&w, "parts");
+    jsonw_arr_begin(&w);
+    for (uint32_t i = 0; i < r->nparts; i++) {
+        jsonw_obj_begin(&w);
+        jsonw_key(&w, "path");
+        jsonw_str(&w, r->parts[i].path);
+        jsonw_key(&w, "rows");
+        jsonw_int(&w, r->parts[i].rows);
+        jsonw_key(&w, "bytes");
+        jsonw_int(&w, r->parts[i].bytes);
+        jsonw_obj_end(&w);
+    }
+    jsonw_arr_end(&w);
+    jsonw_key(&w, "compression");
+    jsonw_str(&w, codec_option(o->codec));
+    jsonw_key(&w, "threads");
+    jsonw_int(&w, o->threads);
+    jsonw_key(&w, "seconds");
+    jsonw_double(&w, r->seconds);
+    jsonw_key(&w, "warnings");
+    jsonw_arr_begin(&w);
+    for (uint32_t i = 0; i < r->nwarnings; i++) jsonw_str(&w, r->warnings[i]);
+    jsonw_arr_end(&w);
+    jsonw_key(&w, "status");
+    jsonw_str(&w, r->ok ? "ok" : "failed");
+    jsonw_key(&w, "error");
+    jsonw_str(&w, r->ok ? NULL : r->err.msg);
+    jsonw_obj_end(&w);
+    buf_putc(out, '\n');
+}
+
+void job_report_free(job_report *r)
+{
+    for (uint32_t i = 0; i < r->nsamples; i++) free(r->samples[i].file);
+    for (uint32_t i = 0; i < r->ncolumns; i++) free(r->columns[i]);
+    free(r->columns);
+    for (uint32_t i = 0; i < r->nparts; i++) free(r->parts[i].path);
+    free(r->parts);
+    for (uint32_t i = 0; i < r->nwarnings; i++) free(r->warnings[i]);
+    memset(r, 0, sizeof *r);
+}

@@ -1,0 +1,95 @@
+#include "convert/manifest.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+void manifest_free(manifest *m)
+{
+    for (uint32_t i = 0; i < m->n; i++) free(m->uris[i]);
+    free(m->uris);
+    memset(m, 0, sizeof *m);
+}
+
+static int add_uri(manifest *m, const char *s, err_t *e)
+{
+    for (uint32_t i = 0; i < m->n; i++)
+        if (strcmp(m->uris[i], s) == 0) { m->duplicates++; return 0; }
+    char **u = realloc(m->uris, (m->n + 1) * sizeof *u);
+    RETURN_ERROR_IF(!u, e, ERR_NOMEM, "out of memory");
+    m->uris = u;
+    m->uris[m->n] = strdup(s);
+    RETURN_ERROR_IF(!m->uris[m->n], e, ERR_NOMEM, "out of memory");
+    m->n++;
+    return 0;
+}
+
+int manifest_parse(const char *text, size_t len, const char *source, manifest *m, err_t *e)
+{
+    memset(m, 0, sizeof *m);
+    json_error_t je;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    RETURN_ERROR_IF(!root, e, ERR_INPUT, "manifest %s is not valid JSON (line %d: %s)", source,
+                    je.line, je.text);
+    int rc = 0;
+    json_t *locs = json_is_object(root) ? json_object_get(root, "fileLocations") : NULL;
+    if (!json_is_array(locs)) {
+        rc = err_set(e, ERR_INPUT, "manifest %s has no \"fileLocations\" list", source);
+        goto out;
+    }
+    size_t i, k;
+    json_t *loc, *uri;
+    json_array_foreach(locs, i, loc) {
+        json_t *list = json_is_object(loc) ? json_object_get(loc, "URIPrefixes") : NULL;
+        if (!json_is_array(list)) {
+            rc = err_set(e, ERR_INPUT, "manifest %s: fileLocations[%zu] has no \"URIPrefixes\" list",
+                         source, i);
+            goto out;
+        }
+        json_array_foreach(list, k, uri) {
+            if (!json_is_string(uri) || json_string_length(uri) == 0 ||
+                strlen(json_string_value(uri)) != json_string_length(uri)) {
+                rc = err_set(e, ERR_INPUT, "manifest %s: fileLocations[%zu].URIPrefixes[%zu] is not a valid URI string",
+                             source, i, k);
+                goto out;
+            }
+            if ((rc = add_uri(m, json_string_value(uri), e)) != 0) goto out;
+        }
+    }
+out:
+    json_decref(root);
+    if (rc != 0) manifest_free(m);
+    return rc;
+}
+
+int manifest_load(const char *path, manifest *m, err_t *e)
+{
+    FILE *f = fopen(path, "rb");
+    RETURN_SYSERR_IF(!f, e, ERR_INPUT, "cannot open manifest %s", path);
+    char *data = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (cap - len < 65536) {
+            cap = cap ? cap * 2 : 65536;
+            char *d = realloc(data, cap);
+            if (!d) {
+                free(data);
+                fclose(f);
+                return err_set(e, ERR_NOMEM, "out of memory");
+            }
+            data = d;
+        }
+        size_t n = fread(data + len, 1, cap - len, f);
+        len += n;
+        if (n == 0) break;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(data);
+        return err_set(e, ERR_INPUT, "cannot read manifest %s", path);
+    }
+    int rc = manifest_parse(data, len, path, m, e);
+    free(data);
+    return rc;
+}

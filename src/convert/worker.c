@@ -1,0 +1,229 @@
+#include "convert/worker.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/hash.h"
+#include "ndjson/utf8.h"
+
+int worker_init(worker *w, const worker_env *env, err_t *e)
+{
+    memset(w, 0, sizeof *w);
+    w->env = env;
+    scanner_init(&w->sc);
+    arena_init(&w->lines, 1u << 20);
+    arena_init(&w->keys, 64u << 10);
+    rowgroup_init(&w->g, env->dict_limit);
+    w->corrupt_col = UINT32_MAX;
+    w->cx = codec_ctx_new(env->codec, 0);
+    w->km_mask = 1023;
+    w->km = calloc(w->km_mask + 1, sizeof *w->km);
+    RETURN_ERROR_IF(!w->cx || !w->km, e, ERR_NOMEM, "out of memory");
+    return 0;
+}
+
+void worker_free(worker *w)
+{
+    scanner_free(&w->sc);
+    arena_free(&w->lines);
+    arena_free(&w->keys);
+    rowgroup_free(&w->g);
+    codec_ctx_free(w->cx);
+    page_scratch_free(&w->ps);
+    free(w->km);
+    free(w->prev_key);
+    free(w->field_col);
+    memset(w, 0, sizeof *w);
+}
+
+void worker_result_free(worker_result *r)
+{
+    rowgroup_out_free(&r->enc);
+    free(r->seg_lines);
+    memset(r, 0, sizeof *r);
+}
+
+static int km_grow(worker *w)
+{
+    uint32_t nmask = w->km_mask * 2 + 1;
+    worker_key *n = calloc(nmask + 1, sizeof *n);
+    if (!n) return -1;
+    for (uint32_t i = 0; i <= w->km_mask; i++) {
+        if (!w->km[i].key) continue;
+        uint32_t j = (uint32_t)w->km[i].hash & nmask;
+        while (n[j].key) j = (j + 1) & nmask;
+        n[j] = w->km[i];
+    }
+    free(w->km);
+    w->km = n;
+    w->km_mask = nmask;
+    /* Slot numbers changed: forget the last line's key positions. */
+    for (uint32_t i = 0; i < w->fcap; i++) w->prev_key[i] = UINT32_MAX;
+    return 0;
+}
+
+/* Slot of the key in the cache, interning the column when new; -1 on OOM. */
+static int64_t km_lookup(worker *w, const uint8_t *k, uint32_t len)
+{
+    uint64_t h = hash_bytes(k, len);
+    uint32_t i = (uint32_t)h & w->km_mask;
+    while (w->km[i].key) {
+        worker_key *x = &w->km[i];
+        if (x->hash == h && x->len == len && memcmp(x->key, k, len) == 0) return i;
+        i = (i + 1) & w->km_mask;
+    }
+    int64_t col = schema_intern(w->env->sch, k, len, h);
+    if (col < 0) return -1;
+    uint8_t *copy = arena_alloc(&w->keys, len ? len : 1);
+    if (!copy) return -1;
+    memcpy(copy, k, len);
+    w->km[i] = (worker_key){copy, len, (uint32_t)col, h, 0, 0};
+    if (++w->km_n * 2 > w->km_mask) {
+        if (km_grow(w) != 0) return -1;
+        return km_lookup(w, k, len);
+    }
+    return i;
+}
+
+static int ensure_fields(worker *w, uint32_t n)
+{
+    if (n <= w->fcap) return 0;
+    uint32_t nc = w->fcap ? w->fcap : 64;
+    while (nc < n) nc *= 2;
+    uint32_t *a = realloc(w->prev_key, nc * sizeof *a);
+    if (!a) return -1;
+    w->prev_key = a;
+    for (uint32_t i = w->fcap; i < nc; i++) a[i] = UINT32_MAX;
+    uint32_t *b = realloc(w->field_col, nc * sizeof *b);
+    if (!b) return -1;
+    w->field_col = b;
+    w->fcap = nc;
+    return 0;
+}
+
+static void add_sample(worker_result *out, uint32_t seg, uint32_t file, uint64_t line,
+                       const char *reason, size_t pos)
+{
+    if (out->nsamples >= WORKER_MAX_SAMPLES) return;
+    out->samples[out->nsamples++] = (worker_sample){file, line, seg, reason, pos};
+}
+
+/* Maps the parsed fields to columns: last duplicate wins, metadata names
+ * are taken by the metadata columns. */
+static int map_fields(worker *w, worker_result *out)
+{
+    scanner *sc = &w->sc;
+    if (ensure_fields(w, sc->n) != 0) return -1;
+    uint64_t stamp = ++w->stamp;
+    for (uint32_t i = 0; i < sc->n; i++) {
+        const scan_field *f = &sc->fields[i];
+        uint32_t slot = w->prev_key[i];
+        worker_key *k = slot != UINT32_MAX ? &w->km[slot] : NULL;
+        if (!k || k->len != f->klen || memcmp(k->key, f->kp, f->klen) != 0) {
+            int64_t s = km_lookup(w, f->kp, f->klen);
+            if (s < 0) return -1;
+            slot = (uint32_t)s;
+            w->prev_key[i] = slot;
+            k = &w->km[slot];
+        }
+        if (w->env->metadata && schema_is_metadata(w->env->sch, k->col)) {
+            if (k->col == SCHEMA_TS_ID) out->replaced_ts = true;
+            else out->replaced_src = true;
+            w->field_col[i] = UINT32_MAX;
+            continue;
+        }
+        if (k->stamp == stamp) w->field_col[k->pos] = UINT32_MAX;
+        k->stamp = stamp;
+        k->pos = i;
+        w->field_col[i] = k->col;
+    }
+    return 0;
+}
+
+static int put_corrupt(worker *w, const uint8_t *line, size_t len)
+{
+    if (w->corrupt_col == UINT32_MAX) {
+        const char *n = SCHEMA_CORRUPT_NAME;
+        int64_t id = schema_intern(w->env->sch, (const uint8_t *)n, (uint32_t)strlen(n),
+                                   hash_bytes(n, strlen(n)));
+        if (id < 0) return -1;
+        w->corrupt_col = (uint32_t)id;
+    }
+    size_t slen = utf8_sanitized_len(line, len);
+    const uint8_t *v = line;
+    if (slen != len) {
+        uint8_t *d = arena_alloc(&w->lines, slen);
+        if (!d) return -1;
+        utf8_sanitize(line, len, d);
+        v = d;
+    }
+    return rowgroup_put(&w->g, w->corrupt_col, v, (uint32_t)slen);
+}
+
+static int do_line(worker *w, const uint8_t *line, size_t len, uint32_t file, uint32_t seg,
+                   uint64_t lineno, worker_result *out, err_t *e)
+{
+    arena_mark m = arena_get_mark(&w->lines);
+    scan_result r = scanner_parse(&w->sc, line, len, &w->lines);
+    if (r == SCAN_BLANK) return 0;
+    RETURN_ERROR_IF(r == SCAN_NOMEM, e, ERR_NOMEM, "out of memory parsing %s", w->env->paths[file]);
+    if (r == SCAN_CORRUPT) {
+        arena_rollback(&w->lines, m);
+        add_sample(out, seg, file, lineno, w->sc.reason, w->sc.err_pos);
+        out->corrupt++;
+        RETURN_ERROR_IF(put_corrupt(w, line, len) != 0, e, ERR_NOMEM, "out of memory");
+    } else {
+        RETURN_ERROR_IF(map_fields(w, out) != 0, e, ERR_NOMEM, "out of memory");
+        for (uint32_t i = 0; i < w->sc.n; i++) {
+            const scan_field *f = &w->sc.fields[i];
+            if (w->field_col[i] == UINT32_MAX || !f->vp) continue;
+            RETURN_ERROR_IF(rowgroup_put(&w->g, w->field_col[i], f->vp, f->vlen) != 0, e, ERR_NOMEM,
+                            "out of memory");
+        }
+    }
+    if (w->env->metadata) {
+        const char *u = w->env->uris[file];
+        RETURN_ERROR_IF(rowgroup_put(&w->g, SCHEMA_TS_ID, w->env->ts, w->env->ts_len) != 0 ||
+                        rowgroup_put(&w->g, SCHEMA_SRC_ID, (const uint8_t *)u, (uint32_t)strlen(u)) != 0,
+                        e, ERR_NOMEM, "out of memory");
+    }
+    out->records++;
+    w->g.num_rows++;
+    RETURN_ERROR_IF(w->g.num_rows == UINT32_MAX, e, ERR_INPUT, "too many rows in one row group");
+    return 0;
+}
+
+int worker_run(worker *w, const reader_chunk *c, worker_result *out, err_t *e)
+{
+    rowgroup_reset(&w->g);
+    arena_reset(&w->lines);
+    rowgroup_out_reset(&out->enc);
+    out->nsamples = 0;
+    out->records = out->corrupt = 0;
+    out->replaced_ts = out->replaced_src = false;
+    if (out->capseg < c->nsegs) {
+        uint64_t *s = realloc(out->seg_lines, c->nsegs * sizeof *s);
+        RETURN_ERROR_IF(!s, e, ERR_NOMEM, "out of memory");
+        out->seg_lines = s;
+        out->capseg = c->nsegs;
+    }
+    out->nseg = c->nsegs;
+    for (uint32_t si = 0; si < c->nsegs; si++) {
+        const reader_seg *s = &c->segs[si];
+        const uint8_t *p = c->data.data + s->off, *end = p + s->len;
+        uint64_t lineno = 0;
+        while (p < end) {
+            const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
+            const uint8_t *le = nl ? nl : end;
+            size_t len = (size_t)(le - p);
+            if (len && p[len - 1] == '\r') len--;
+            lineno++;
+            RETURN_ERROR_IF(len > WORKER_MAX_LINE, e, ERR_INPUT,
+                            "a line of %s is longer than 1 GiB", w->env->paths[s->file]);
+            TRY(do_line(w, p, len, s->file, si, lineno, out, e));
+            p = nl ? nl + 1 : end;
+        }
+        out->seg_lines[si] = lineno;
+    }
+    return rowgroup_encode(&w->g, &w->env->page, w->cx, &w->ps, &out->enc, e);
+}

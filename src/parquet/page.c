@@ -1,0 +1,159 @@
+#include "parquet/page.h"
+
+#include <string.h>
+
+#include "parquet/rle.h"
+#include "parquet/thrift.h"
+
+/* Compresses s->body and appends header + compressed body to the chunk. */
+static int emit_page(buf *dst, pq_chunk *out, codec_ctx *cx, page_scratch *s, int type,
+                     uint32_t num_values, int encoding, err_t *e)
+{
+    RETURN_ERROR_IF(!buf_ok(&s->body), e, ERR_NOMEM, "out of memory building a page");
+    RETURN_ERROR_IF(s->body.len > INT32_MAX, e, ERR_INPUT,
+                    "a page would exceed 2 GiB (value too large for Parquet)");
+    buf_reset(&s->comp);
+    TRY(codec_compress(cx, s->body.data, s->body.len, &s->comp, e));
+    RETURN_ERROR_IF(s->comp.len > INT32_MAX, e, ERR_INPUT, "a compressed page would exceed 2 GiB");
+
+    buf_reset(&s->header);
+    thrift_w w;
+    thrift_init(&w, &s->header);
+    thrift_struct_begin(&w);
+    thrift_field_i32(&w, 1, type);
+    thrift_field_i32(&w, 2, (int32_t)s->body.len);
+    thrift_field_i32(&w, 3, (int32_t)s->comp.len);
+    if (type == PQ_PAGE_DATA) {
+        thrift_field_struct_begin(&w, 5);
+        thrift_field_i32(&w, 1, (int32_t)num_values);
+        thrift_field_i32(&w, 2, encoding);
+        thrift_field_i32(&w, 3, PQ_ENC_RLE);
+        thrift_field_i32(&w, 4, PQ_ENC_RLE);
+        thrift_struct_end(&w);
+    } else {
+        thrift_field_struct_begin(&w, 7);
+        thrift_field_i32(&w, 1, (int32_t)num_values);
+        thrift_field_i32(&w, 2, PQ_ENC_PLAIN);
+        thrift_struct_end(&w);
+    }
+    thrift_struct_end(&w);
+
+    buf_append(dst, s->header.data, s->header.len);
+    buf_append(dst, s->comp.data, s->comp.len);
+    out->len += (int64_t)(s->header.len + s->comp.len);
+    RETURN_ERROR_IF(!buf_ok(dst) || !buf_ok(&s->header), e, ERR_NOMEM,
+                    "out of memory writing a page");
+    out->uncompressed += (int64_t)(s->header.len + s->body.len);
+    return 0;
+}
+
+/* Definition levels for rows [r0, r1) whose values are rows[v0..v1). */
+static void put_levels(buf *body, const uint32_t *rows, uint32_t v0, uint32_t v1, uint32_t r0,
+                       uint32_t r1)
+{
+    size_t at = body->len;
+    buf_put_u32le(body, 0); /* v1 pages prefix the levels with their length */
+    rle_enc r;
+    rle_init(&r, body, 1);
+    uint32_t next = r0;
+    for (uint32_t v = v0; v < v1; v++) {
+        if (rows[v] > next) rle_put_run(&r, 0, rows[v] - next);
+        rle_put_run(&r, 1, 1);
+        next = rows[v] + 1;
+    }
+    if (r1 > next) rle_put_run(&r, 0, r1 - next);
+    rle_flush(&r);
+    if (buf_ok(body)) {
+        uint32_t n = (uint32_t)(body->len - at - 4);
+        uint8_t t[4] = {(uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16), (uint8_t)(n >> 24)};
+        memcpy(body->data + at, t, 4);
+    }
+}
+
+static void compute_stats(const page_input *in, stats_t *st)
+{
+    memset(st, 0, sizeof *st);
+    st->null_count = (int64_t)in->num_rows - in->n;
+    const slice *v = in->d ? in->d->vals : in->vals;
+    uint32_t cnt = in->d ? in->d->n : in->n;
+    if (cnt == 0) return;
+    const slice *mn = &v[0], *mx = &v[0];
+    for (uint32_t i = 1; i < cnt; i++) {
+        if (stats_cmp(v[i].p, v[i].len, mn->p, mn->len) < 0) mn = &v[i];
+        if (stats_cmp(v[i].p, v[i].len, mx->p, mx->len) > 0) mx = &v[i];
+    }
+    stats_set(st, mn->p, mn->len, mx->p, mx->len);
+}
+
+int page_encode_chunk(const page_input *in, const page_opts *o, codec_ctx *cx, page_scratch *s,
+                      buf *dst, pq_chunk *out, err_t *e)
+{
+    out->len = 0;
+    out->num_values = in->num_rows;
+    out->uncompressed = 0;
+    out->dict_off = -1;
+    out->dict_encoded = in->d != NULL;
+    compute_stats(in, &out->stats);
+
+    int bw = 1;
+    if (in->d) {
+        buf_reset(&s->body);
+        for (uint32_t i = 0; i < in->d->n; i++) {
+            buf_put_u32le(&s->body, in->d->vals[i].len);
+            buf_append(&s->body, in->d->vals[i].p, in->d->vals[i].len);
+        }
+        out->dict_off = 0;
+        TRY(emit_page(dst, out, cx, s, PQ_PAGE_DICTIONARY, in->d->n, PQ_ENC_PLAIN, e));
+        bw = rle_bit_width(in->d->n ? in->d->n - 1 : 0);
+    }
+    out->data_off = out->len;
+
+    uint32_t r0 = 0, v0 = 0;
+    while (r0 < in->num_rows) {
+        /* The page holds rows [r0, r1) and values [v0, v1). */
+        uint32_t rmax = in->num_rows - r0 > o->page_rows ? r0 + o->page_rows : in->num_rows;
+        uint32_t v1 = v0;
+        size_t bits = 0;
+        while (v1 < in->n && in->rows[v1] < rmax && bits < o->page_bits) {
+            bits += in->d ? (size_t)bw : 32u + 8u * in->vals[v1].len; /* in bits */
+            v1++;
+        }
+        /* Stopped on size: end the page just before the next value's row. */
+        uint32_t r1 = (v1 < in->n && in->rows[v1] < rmax) ? in->rows[v1] : rmax;
+
+        buf_reset(&s->body);
+        put_levels(&s->body, in->rows, v0, v1, r0, r1);
+        if (in->d) {
+            buf_putc(&s->body, (uint8_t)bw);
+            rle_enc r;
+            rle_init(&r, &s->body, bw);
+            for (uint32_t v = v0; v < v1; v++) rle_put(&r, in->ids[v]);
+            rle_flush(&r);
+        } else {
+            for (uint32_t v = v0; v < v1; v++) {
+                buf_put_u32le(&s->body, in->vals[v].len);
+                buf_append(&s->body, in->vals[v].p, in->vals[v].len);
+            }
+        }
+        TRY(emit_page(dst, out, cx, s, PQ_PAGE_DATA, r1 - r0,
+                      in->d ? PQ_ENC_RLE_DICTIONARY : PQ_ENC_PLAIN, e));
+        r0 = r1;
+        v0 = v1;
+    }
+    return 0;
+}
+
+int page_encode_nulls(uint32_t num_rows, codec_ctx *cx, page_scratch *s, buf *dst, pq_chunk *out,
+                      err_t *e)
+{
+    page_input in = {.num_rows = num_rows, .rows = NULL, .n = 0, .d = NULL, .ids = NULL, .vals = NULL};
+    page_opts o = {.page_bits = 1, .page_rows = UINT32_MAX};
+    return page_encode_chunk(&in, &o, cx, s, dst, out, e);
+}
+
+void page_scratch_free(page_scratch *s)
+{
+    buf_free(&s->body);
+    buf_free(&s->comp);
+    buf_free(&s->header);
+}

@@ -1,0 +1,128 @@
+#include "parquet/rle.h"
+
+/* The run logic follows the reference writers (parquet-cpp): a repeated run
+ * always starts on a group boundary, so literal groups stay byte-aligned. */
+
+void rle_init(rle_enc *r, buf *out, int bit_width)
+{
+    r->out = out;
+    r->bit_width = bit_width;
+    r->num_buffered = 0;
+    r->current = 0;
+    r->repeat_count = 0;
+    r->literal_count = 0;
+    r->indicator_pos = SIZE_MAX;
+}
+
+int rle_bit_width(uint32_t max_value)
+{
+    int w = 1;
+    while (w < 32 && (max_value >> w) != 0) w++;
+    return w;
+}
+
+static void pack_group(rle_enc *r)
+{
+    /* 8 values of bit_width bits = bit_width bytes, LSB first. */
+    uint8_t tmp[32] = {0};
+    int bw = r->bit_width;
+    uint64_t acc = 0;
+    int bits = 0, pos = 0;
+    for (int i = 0; i < 8; i++) {
+        acc |= (uint64_t)r->buffered[i] << bits;
+        bits += bw;
+        while (bits >= 8) {
+            tmp[pos++] = (uint8_t)acc;
+            acc >>= 8;
+            bits -= 8;
+        }
+    }
+    buf_append(r->out, tmp, (size_t)bw);
+}
+
+static void flush_literal(rle_enc *r, int update_indicator)
+{
+    if (r->indicator_pos == SIZE_MAX) {
+        r->indicator_pos = r->out->len;
+        buf_putc(r->out, 0);
+    }
+    if (r->num_buffered > 0) {
+        for (int i = r->num_buffered; i < 8; i++) r->buffered[i] = 0;
+        pack_group(r);
+    }
+    r->num_buffered = 0;
+    if (update_indicator) {
+        uint32_t groups = r->literal_count / 8;
+        if (buf_ok(r->out)) r->out->data[r->indicator_pos] = (uint8_t)((groups << 1) | 1);
+        r->indicator_pos = SIZE_MAX;
+        r->literal_count = 0;
+    }
+}
+
+static void flush_repeated(rle_enc *r)
+{
+    buf_put_varint(r->out, (uint64_t)r->repeat_count << 1);
+    uint32_t v = r->current;
+    int nbytes = (r->bit_width + 7) / 8;
+    for (int i = 0; i < nbytes; i++) buf_putc(r->out, (uint8_t)(v >> (8 * i)));
+    r->num_buffered = 0;
+    r->repeat_count = 0;
+}
+
+static void flush_buffered(rle_enc *r)
+{
+    if (r->repeat_count >= 8) {
+        /* The buffered values belong to the repeated run now. */
+        r->num_buffered = 0;
+        if (r->literal_count != 0) flush_literal(r, 1);
+        return;
+    }
+    r->literal_count += (uint32_t)r->num_buffered;
+    uint32_t groups = r->literal_count / 8;
+    flush_literal(r, groups + 1 >= 64);
+    r->repeat_count = 0;
+}
+
+void rle_put(rle_enc *r, uint32_t v)
+{
+    if (v == r->current && r->repeat_count > 0) {
+        r->repeat_count++;
+        if (r->repeat_count > 8) return;
+    } else {
+        if (r->repeat_count >= 8) flush_repeated(r);
+        r->repeat_count = 1;
+        r->current = v;
+    }
+    r->buffered[r->num_buffered++] = v;
+    if (r->num_buffered == 8) flush_buffered(r);
+}
+
+void rle_put_run(rle_enc *r, uint32_t v, uint32_t count)
+{
+    /* Feed values until the run is established, then extend it in O(1). */
+    while (count > 0 && !(r->repeat_count > 8 && r->current == v)) {
+        rle_put(r, v);
+        count--;
+    }
+    r->repeat_count += count;
+}
+
+void rle_flush(rle_enc *r)
+{
+    if (r->literal_count > 0 || r->repeat_count > 0 || r->num_buffered > 0) {
+        int all_repeat = r->literal_count == 0 &&
+                         (r->repeat_count == (uint32_t)r->num_buffered || r->num_buffered == 0);
+        if (r->repeat_count > 0 && all_repeat) {
+            flush_repeated(r);
+        } else {
+            if (r->num_buffered > 0) {
+                r->literal_count += 8;
+                /* flush_literal pads the group with zeros */
+            }
+            flush_literal(r, 1);
+            r->repeat_count = 0;
+        }
+    }
+    r->repeat_count = 0;
+    r->num_buffered = 0;
+}
