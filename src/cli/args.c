@@ -13,3 +13,30 @@ int cli_parse_long(const char *s, long lo, long hi, long *out)
     *out = v;
     return 0;
 }
+
+#include <stdio.h>
+#include <string.h>
+
+int cli_add_set(cli_settings *s, const char *kv)
+{
+    if (s->nsets >= (int)(sizeof s->sets / sizeof s->sets[0]) || !strchr(kv, '=')) return -1;
+    s->sets[s->nsets++] = kv;
+    return 0;
+}
+
+int cli_load_config(const cli_settings *s, config *c)
+{
+    err_t e = {0};
+    config_defaults(c);
+    int rc = s->file ? config_load_file(c, s->file, &e) : 0;
+    if (rc == 0) rc = config_load_env(c, &e);
+    for (int i = 0; rc == 0 && i < s->nsets; i++) {
+        char key[128];
+        const char *eq = strchr(s->sets[i], '=');
+        snprintf(key, sizeof key, "%.*s", (int)(eq - s->sets[i]), s->sets[i]);
+        rc = config_set(c, key, eq + 1, "--set", &e);
+    }
+    if (rc == 0) rc = config_validate(c, &e);
+    if (rc != 0) fprintf(stderr, "ndpq: configuration error: %s\n", e.msg);
+    return rc;
+}

@@ -5,7 +5,24 @@
 
 enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_PARTIAL = 3 };
 
+#include "common/config.h"
+
 int cmd_convert(int argc, char **argv);
+int cmd_ingest(int argc, char **argv);
+int cmd_flush(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+
+/* Settings shared by the pipeline commands: --config FILE and --set K=V. */
+typedef struct {
+    const char *file;
+    const char *sets[64];
+    int nsets;
+} cli_settings;
+
+/* Defaults < --config file < environment < --set flags; validated.
+ * Prints the error and returns -1 (the caller exits 2). */
+int cli_load_config(const cli_settings *s, config *c);
+int cli_add_set(cli_settings *s, const char *kv);
 
 /* Parses a whole decimal number in [lo, hi]; -1 if it is not one. */
 int cli_parse_long(const char *s, long lo, long hi, long *out);

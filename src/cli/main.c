@@ -12,6 +12,9 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"convert", cmd_convert, "convert NDJSON files or a manifest to Parquet (the Glue job)"},
+    {"ingest", cmd_ingest, "track S3 events, quarantine, batch and write manifests (the Lambda)"},
+    {"flush", cmd_flush, "apply the orphan and age rules now (the timer)"},
+    {"status", cmd_status, "files per date and status, batches, quarantined files"},
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,179 @@
+/* ndpq status: counts per date and status, open and recent batches, and
+ * quarantined files with their reasons. --json for scripts. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "common/date.h"
+#include "common/jsonw.h"
+#include "common/log.h"
+#include "track/track.h"
+
+static const char USAGE[] =
+    "usage: ndpq status [--date YYYY-MM-DD] [--json] [--config FILE] [--set KEY=VALUE]...\n";
+
+enum { O_CONFIG = 300, O_SET, O_DATE, O_JSON };
+
+typedef struct {
+    track_count *counts;
+    uint32_t ncounts;
+    track_batch_info *batches;
+    uint32_t nbatches;
+    track_file *quar;
+    char **reasons;
+    uint32_t nquar;
+} status_data;
+
+static void print_text(const status_data *d)
+{
+    printf("Files by date and status\n%-10s  %-11s %8s %14s\n", "DATE", "STATUS", "FILES", "BYTES");
+    for (uint32_t i = 0; i < d->ncounts; i++)
+        printf("%-10s  %-11s %8lld %14lld\n", d->counts[i].date, d->counts[i].status,
+               (long long)d->counts[i].files, (long long)d->counts[i].bytes);
+    printf("\nBatches (open first, then most recent)\n%-30s %-10s %-11s %5s %-7s %8s  %s\n", "BATCH", "DATE",
+           "STATUS", "FILES", "REASON", "ATTEMPTS", "ERROR");
+    for (uint32_t i = 0; i < d->nbatches; i++) {
+        const track_batch_info *b = &d->batches[i];
+        printf("%-30s %-10s %-11s %5u %-7s %8d  %s\n", b->b.batch_id, b->b.date, b->status, b->b.file_count,
+               b->b.close_reason, b->attempts, b->error ? b->error : "");
+    }
+    printf("\nQuarantined files\n");
+    for (uint32_t i = 0; i < d->nquar; i++)
+        printf("%s/%s  (%lld bytes): %s\n", d->quar[i].bucket, d->quar[i].key, (long long)d->quar[i].size,
+               d->reasons[i]);
+}
+
+static void print_json(const status_data *d)
+{
+    buf out = {0};
+    jsonw w;
+    jsonw_init(&w, &out);
+    jsonw_obj_begin(&w);
+    jsonw_key(&w, "counts");
+    jsonw_arr_begin(&w);
+    for (uint32_t i = 0; i < d->ncounts; i++) {
+        jsonw_obj_begin(&w);
+        jsonw_key(&w, "date");
+        jsonw_str(&w, d->counts[i].date);
+        jsonw_key(&w, "status");
+        jsonw_str(&w, d->counts[i].status);
+        jsonw_key(&w, "files");
+        jsonw_int(&w, d->counts[i].files);
+        jsonw_key(&w, "bytes");
+        jsonw_int(&w, d->counts[i].bytes);
+        jsonw_obj_end(&w);
+    }
+    jsonw_arr_end(&w);
+    jsonw_key(&w, "batches");
+    jsonw_arr_begin(&w);
+    for (uint32_t i = 0; i < d->nbatches; i++) {
+        const track_batch_info *b = &d->batches[i];
+        jsonw_obj_begin(&w);
+        jsonw_key(&w, "batch_id");
+        jsonw_str(&w, b->b.batch_id);
+        jsonw_key(&w, "date");
+        jsonw_str(&w, b->b.date);
+        jsonw_key(&w, "status");
+        jsonw_str(&w, b->status);
+        jsonw_key(&w, "file_count");
+        jsonw_int(&w, b->b.file_count);
+        jsonw_key(&w, "total_bytes");
+        jsonw_int(&w, b->b.total_bytes);
+        jsonw_key(&w, "close_reason");
+        jsonw_str(&w, b->b.close_reason);
+        jsonw_key(&w, "manifest_key");
+        jsonw_str(&w, b->b.manifest_key);
+        jsonw_key(&w, "attempts");
+        jsonw_int(&w, b->attempts);
+        jsonw_key(&w, "error");
+        jsonw_str(&w, b->error);
+        jsonw_obj_end(&w);
+    }
+    jsonw_arr_end(&w);
+    jsonw_key(&w, "quarantined");
+    jsonw_arr_begin(&w);
+    for (uint32_t i = 0; i < d->nquar; i++) {
+        jsonw_obj_begin(&w);
+        jsonw_key(&w, "bucket");
+        jsonw_str(&w, d->quar[i].bucket);
+        jsonw_key(&w, "key");
+        jsonw_str(&w, d->quar[i].key);
+        jsonw_key(&w, "size");
+        jsonw_int(&w, d->quar[i].size);
+        jsonw_key(&w, "reason");
+        jsonw_str(&w, d->reasons[i]);
+        jsonw_obj_end(&w);
+    }
+    jsonw_arr_end(&w);
+    jsonw_obj_end(&w);
+    buf_putc(&out, '\n');
+    fwrite(out.data, 1, out.len, stdout);
+    buf_free(&out);
+}
+
+int cmd_status(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"date", required_argument, NULL, O_DATE},
+        {"json", no_argument, NULL, O_JSON},
+        {"config", required_argument, NULL, O_CONFIG},
+        {"set", required_argument, NULL, O_SET},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    cli_settings cs = {0};
+    const char *date = NULL;
+    int json = 0, c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'h': fputs(USAGE, stdout); return EXIT_OK;
+        case O_JSON: json = 1; break;
+        case O_CONFIG: cs.file = optarg; break;
+        case O_SET:
+            if (cli_add_set(&cs, optarg) != 0) {
+                fprintf(stderr, "ndpq status: --set takes KEY=VALUE, got '%s'\n", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case O_DATE:
+            if (strlen(optarg) != 10 || !date_is_ymd(optarg, 10)) {
+                fprintf(stderr, "ndpq status: --date must be a calendar date YYYY-MM-DD, got '%s'\n", optarg);
+                return EXIT_USAGE;
+            }
+            date = optarg;
+            break;
+        default:
+            fprintf(stderr, "ndpq status: unknown or incomplete option '%s'\n%s", argv[optind - 1], USAGE);
+            return EXIT_USAGE;
+        }
+    }
+    config cfg;
+    if (cli_load_config(&cs, &cfg) != 0) return EXIT_USAGE;
+    err_t e = {0};
+    track *t = track_sqlite_open(cfg.tracking_table, &e);
+    if (!t) {
+        fprintf(stderr, "ndpq status: %s\n", e.msg);
+        return EXIT_FAILED;
+    }
+    status_data d = {0};
+    int rc = t->ops->counts(t, date, &d.counts, &d.ncounts, &e);
+    if (rc == 0) rc = t->ops->batches(t, date, 50, &d.batches, &d.nbatches, &e);
+    if (rc == 0) rc = t->ops->quarantined(t, date, 100, &d.quar, &d.reasons, &d.nquar, &e);
+    if (rc == 0) {
+        if (json) print_json(&d);
+        else print_text(&d);
+    } else {
+        fprintf(stderr, "ndpq status: %s\n", e.msg);
+    }
+    free(d.counts);
+    for (uint32_t i = 0; i < d.nbatches; i++) free(d.batches[i].error);
+    free(d.batches);
+    track_files_free(d.quar, d.nquar);
+    track_strings_free(d.reasons, d.nquar);
+    t->ops->close(t);
+    return rc == 0 ? EXIT_OK : EXIT_FAILED;
+}

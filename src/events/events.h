@@ -1,0 +1,42 @@
+/* events: parses a stream of JSON documents (one per line or concatenated)
+ * into S3 object-created records. Accepted documents: a Lambda SQS event
+ * (whose bodies hold S3 notifications, SNS envelopes or EventBridge events),
+ * an S3 notification, an EventBridge "Object Created" event, and the
+ * s3:TestEvent (ignored). Keys from S3 notifications are form-decoded. */
+#ifndef NDPQ_EVENTS_H
+#define NDPQ_EVENTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/err.h"
+
+typedef enum {
+    EVENT_OBJECT,   /* an object was created: bucket/key/size are set */
+    EVENT_IGNORED,  /* test event, removal, other notification */
+    EVENT_ERROR     /* malformed: message says why */
+} event_kind;
+
+typedef struct {
+    event_kind kind;
+    const char *message_id;  /* SQS messageId, or NULL outside SQS */
+    const char *where;       /* "document 3, record 2" for messages */
+    const char *bucket;
+    const char *key;         /* decoded */
+    int64_t size;
+    const char *event_name;
+    const char *message;     /* why ignored or failed */
+} event_rec;
+
+/* Called once per record; a non-zero return stops parsing with that value. */
+typedef int (*event_cb)(void *ctx, const event_rec *r);
+
+/* Parses the whole stream; malformed documents are reported as EVENT_ERROR
+ * records and parsing resumes at the next line. */
+int events_parse(const char *data, size_t len, event_cb cb, void *ctx, err_t *e);
+
+/* S3 form decoding of a key ('+' is a space, %XX); rejects bad escapes,
+ * NUL and unsafe keys ("..", "." or empty segments, leading '/'). */
+int events_decode_key(const char *raw, char **out, err_t *e);
+
+#endif

@@ -1,0 +1,527 @@
+#include "ingest/ingest.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "common/clock.h"
+#include "common/jsonw.h"
+#include "common/log.h"
+#include "events/events.h"
+#include "ingest/batcher.h"
+#include "ingest/keyinfo.h"
+
+#define TXN_MAX_ADDS 2000
+
+static int push_str(char ***arr, uint32_t *n, uint32_t *cap, const char *s)
+{
+    if (*n == *cap) {
+        uint32_t nc = *cap ? *cap * 2 : 16;
+        char **a = realloc(*arr, nc * sizeof *a);
+        if (!a) return -1;
+        *arr = a;
+        *cap = nc;
+    }
+    char *d = strdup(s);
+    if (!d) return -1;
+    (*arr)[(*n)++] = d;
+    return 0;
+}
+
+static bool has_str(char **arr, uint32_t n, const char *s)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (strcmp(arr[i], s) == 0) return true;
+    return false;
+}
+
+int ingest_open(ingest *g, const config *cfg, err_t *e)
+{
+    memset(g, 0, sizeof *g);
+    g->cfg = cfg;
+    g->now_us = g->started_us = clock_now_us();
+    clock_fmt_date(g->now_us, g->today);
+    char root[CONFIG_STR + 16];
+    snprintf(root, sizeof root, "%s/buckets", cfg->home);
+    g->st = store_local_open(root, e);
+    if (!g->st) return -1;
+    g->tr = track_sqlite_open(cfg->tracking_table, e);
+    if (!g->tr) {
+        g->st->ops->close(g->st);
+        g->st = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+void ingest_close(ingest *g)
+{
+    if (g->tr) g->tr->ops->close(g->tr);
+    if (g->st) g->st->ops->close(g->st);
+    for (uint32_t i = 0; i < g->nerrors; i++) {
+        free(g->errors[i].event);
+        free(g->errors[i].message);
+    }
+    free(g->errors);
+    track_strings_free(g->failed, g->nfailed);
+    track_strings_free(g->manifests, g->nmanifests);
+    track_strings_free(g->txn_msgs, g->ntxn);
+    track_strings_free(g->moves, g->nmoves);
+    free(g->dates);
+    memset(g, 0, sizeof *g);
+}
+
+static void add_error(ingest *g, const char *msgid, const char *where, const char *message)
+{
+    log_error("event %s: %s", where, message);
+    if (g->nerrors == g->caperrors) {
+        uint32_t nc = g->caperrors ? g->caperrors * 2 : 16;
+        ingest_error *a = realloc(g->errors, nc * sizeof *a);
+        if (!a) return;
+        g->errors = a;
+        g->caperrors = nc;
+    }
+    g->errors[g->nerrors].event = strdup(where);
+    g->errors[g->nerrors].message = strdup(message);
+    if (g->errors[g->nerrors].event && g->errors[g->nerrors].message) g->nerrors++;
+    if (msgid && !has_str(g->failed, g->nfailed, msgid)) push_str(&g->failed, &g->nfailed, &g->capfailed, msgid);
+}
+
+static void touch_date(ingest *g, const char *d)
+{
+    for (uint32_t i = 0; i < g->ndates; i++)
+        if (strcmp(g->dates[i], d) == 0) return;
+    if (g->ndates == g->capdates) {
+        uint32_t nc = g->capdates ? g->capdates * 2 : 8;
+        char (*a)[11] = realloc(g->dates, nc * sizeof *a);
+        if (!a) return;
+        g->dates = a;
+        g->capdates = nc;
+    }
+    memcpy(g->dates[g->ndates++], d, 11);
+}
+
+static int txn_begin(ingest *g, err_t *e)
+{
+    if (g->in_txn) return 0;
+    TRY(g->tr->ops->begin(g->tr, e));
+    g->in_txn = true;
+    return 0;
+}
+
+/* Commits the open transaction; if that fails, every event in it failed. */
+static int txn_commit(ingest *g)
+{
+    if (!g->in_txn) return 0;
+    err_t e = {0};
+    g->in_txn = false;
+    int rc = g->tr->ops->commit(g->tr, &e);
+    if (rc != 0) {
+        g->tr->ops->rollback(g->tr);
+        for (uint32_t i = 0; i < g->ntxn; i++) add_error(g, g->txn_msgs[i], g->txn_msgs[i], e.msg);
+    } else {
+        /* Count only what committed. */
+        g->processed += g->t_processed;
+        g->quarantined += g->t_quarantined;
+        g->duplicates += g->t_duplicates;
+        for (uint32_t i = 0; i < g->nmoves; i++) {
+            err_t me = {0};
+            if (g->st->ops->remove(g->st, g->cfg->input_bucket, g->moves[i], &me) != 0)
+                log_warn("quarantine move: %s", me.msg);
+        }
+    }
+    g->t_processed = g->t_quarantined = g->t_duplicates = 0;
+    track_strings_free(g->txn_msgs, g->ntxn);
+    g->txn_msgs = NULL;
+    g->ntxn = g->captxn = g->txn_adds = 0;
+    track_strings_free(g->moves, g->nmoves);
+    g->moves = NULL;
+    g->nmoves = g->capmoves = 0;
+    return rc;
+}
+
+static int quarantine_copy(ingest *g, const char *key, int64_t size, const char *uri, const char *reason,
+                           err_t *e)
+{
+    const config *c = g->cfg;
+    if (!*c->quarantine_bucket) {
+        log_warn("QUARANTINE_BUCKET is empty: %s is recorded as quarantined but not copied", key);
+        return 0;
+    }
+    TRY(g->st->ops->copy(g->st, c->input_bucket, key, c->quarantine_bucket, key, e));
+    buf side = {0};
+    jsonw w;
+    jsonw_init(&w, &side);
+    char ts[32];
+    clock_fmt_iso(g->now_us, ts);
+    jsonw_obj_begin(&w);
+    jsonw_key(&w, "reason");
+    jsonw_str(&w, reason);
+    jsonw_key(&w, "source");
+    jsonw_str(&w, uri);
+    jsonw_key(&w, "bucket");
+    jsonw_str(&w, c->input_bucket);
+    jsonw_key(&w, "key");
+    jsonw_str(&w, key);
+    jsonw_key(&w, "size");
+    jsonw_int(&w, size);
+    jsonw_key(&w, "mode");
+    jsonw_str(&w, c->quarantine_mode);
+    jsonw_key(&w, "quarantined_at");
+    jsonw_str(&w, ts);
+    jsonw_obj_end(&w);
+    buf_putc(&side, '\n');
+    char skey[1200];
+    snprintf(skey, sizeof skey, "%s.quarantine.json", key);
+    int rc = buf_ok(&side) ? g->st->ops->put(g->st, c->quarantine_bucket, skey, side.data, side.len, e)
+                           : err_set(e, ERR_NOMEM, "out of memory");
+    buf_free(&side);
+    return rc;
+}
+
+static int on_object(ingest *g, const event_rec *r)
+{
+    const config *c = g->cfg;
+    char msg[1400];
+    err_t e = {0};
+    if (strcmp(r->bucket, c->input_bucket) != 0) {
+        snprintf(msg, sizeof msg, "unknown bucket '%s' (INPUT_BUCKET is '%s')", r->bucket, c->input_bucket);
+        add_error(g, r->message_id, r->where, msg);
+        return 0;
+    }
+    store_stat st;
+    if (g->st->ops->stat(g->st, r->bucket, r->key, &st, &e) != 0) {
+        snprintf(msg, sizeof msg, "object %s/%s: %s", r->bucket, r->key, e.msg);
+        add_error(g, r->message_id, r->where, msg);
+        return 0;
+    }
+    buf uri = {0};
+    if (g->st->ops->uri(g->st, r->bucket, r->key, &uri, &e) != 0) {
+        add_error(g, r->message_id, r->where, e.msg);
+        buf_free(&uri);
+        return 0;
+    }
+    char date[11];
+    if (!keyinfo_date(r->key, date)) {
+        memcpy(date, g->today, 11);
+        log_warn("no date in key %s: using today's UTC date %s", r->key, date);
+    }
+    char reasonb[256];
+    const char *reason = keyinfo_invalid(r->key, r->size, c->allowed_extensions, c->expected_mb,
+                                         c->tolerance_pct, reasonb, sizeof reasonb);
+    int rc = 0;
+    if (reason && quarantine_copy(g, r->key, r->size, (char *)uri.data, reason, &e) != 0) {
+        snprintf(msg, sizeof msg, "quarantine of %s failed: %s", r->key, e.msg);
+        add_error(g, r->message_id, r->where, msg);
+        buf_free(&uri);
+        return 0;
+    }
+    if (txn_begin(g, &e) != 0) {
+        add_error(g, r->message_id, r->where, e.msg);
+        buf_free(&uri);
+        return 0;
+    }
+    track_file_in f = {.bucket = r->bucket, .key = r->key, .uri = (char *)uri.data, .size = r->size,
+                       .date = date, .status = reason ? TRACK_QUARANTINED : TRACK_PENDING,
+                       .reason = reason, .now_us = clock_now_us()};
+    bool inserted = false;
+    if (g->tr->ops->add_file(g->tr, &f, &inserted, &e) != 0) {
+        add_error(g, r->message_id, r->where, e.msg);
+    } else if (!inserted) {
+        g->t_duplicates++;
+    } else if (reason) {
+        g->t_quarantined++;
+        log_info("quarantined %s/%s: %s", r->bucket, r->key, reason);
+        if (*c->quarantine_bucket && strcmp(c->quarantine_mode, "move") == 0)
+            push_str(&g->moves, &g->nmoves, &g->capmoves, r->key);
+    } else {
+        g->t_processed++;
+        touch_date(g, date);
+        log_debug("tracked %s/%s for %s", r->bucket, r->key, date);
+    }
+    if (r->message_id) push_str(&g->txn_msgs, &g->ntxn, &g->captxn, r->message_id);
+    if (++g->txn_adds >= TXN_MAX_ADDS) txn_commit(g);
+    buf_free(&uri);
+    return rc;
+}
+
+static int on_event(void *ctx, const event_rec *r)
+{
+    ingest *g = ctx;
+    switch (r->kind) {
+    case EVENT_ERROR:
+        add_error(g, r->message_id, r->where, r->message);
+        return 0;
+    case EVENT_IGNORED:
+        g->ignored++;
+        log_info("event %s ignored: %s", r->where, r->message);
+        return 0;
+    case EVENT_OBJECT:
+        return on_object(g, r);
+    }
+    return 0;
+}
+
+int ingest_events(ingest *g, const char *data, size_t len, err_t *e)
+{
+    events_parse(data, len, on_event, g, e);
+    txn_commit(g);
+    for (uint32_t i = 0; i < g->ndates; i++) TRY(ingest_apply_rules(g, g->dates[i], false, e));
+    return ingest_write_manifests(g, e);
+}
+
+int ingest_apply_rules(ingest *g, const char *date, bool manual, err_t *e)
+{
+    const config *c = g->cfg;
+    batcher_rules rules = {(uint32_t)c->max_files, (uint32_t)c->min_files, c->max_batch_bytes,
+                           (int64_t)c->max_wait_s * 1000000};
+    for (;;) {
+        batcher_mode m = {.past = strcmp(date, g->today) < 0, .manual = manual, .now_us = clock_now_us()};
+        TRY(g->tr->ops->begin(g->tr, e));
+        track_file *files = NULL;
+        uint32_t n = 0;
+        if (g->tr->ops->pending(g->tr, date, (uint32_t)c->max_files, &files, &n, e) != 0) {
+            g->tr->ops->rollback(g->tr);
+            return -1;
+        }
+        batcher_file *bf = calloc(n ? n : 1, sizeof *bf);
+        if (!bf) {
+            track_files_free(files, n);
+            g->tr->ops->rollback(g->tr);
+            return err_set(e, ERR_NOMEM, "out of memory");
+        }
+        for (uint32_t i = 0; i < n; i++) bf[i] = (batcher_file){files[i].size, files[i].created_us};
+        const char *why;
+        uint32_t k = batcher_next(bf, n, &rules, &m, &why);
+        free(bf);
+        if (k == 0) {
+            track_files_free(files, n);
+            g->tr->ops->rollback(g->tr);
+            return 0;
+        }
+        track_batch b;
+        int rc = g->tr->ops->create_batch(g->tr, date, files, k, why, c->manifest_bucket, m.now_us, &b, e);
+        track_files_free(files, n);
+        if (rc == 0) rc = g->tr->ops->commit(g->tr, e);
+        if (rc != 0) {
+            g->tr->ops->rollback(g->tr);
+            if (rc == 1) continue; /* lost a race for a file: read again */
+            return -1;
+        }
+        log_info("batch %s: %u file(s) for %s (%s)", b.batch_id, b.file_count, date, why);
+    }
+}
+
+int ingest_flush(ingest *g, const char *date, err_t *e)
+{
+    char (*dates)[11] = NULL;
+    uint32_t n = 0;
+    TRY(g->tr->ops->pending_dates(g->tr, &dates, &n, e));
+    int rc = 0;
+    for (uint32_t i = 0; i < n && rc == 0; i++)
+        rc = ingest_apply_rules(g, dates[i], date && strcmp(dates[i], date) == 0, e);
+    free(dates);
+    TRY(rc);
+    return ingest_write_manifests(g, e);
+}
+
+static void manifest_json(const track_batch *b, char **uris, uint32_t n, buf *out)
+{
+    jsonw w;
+    jsonw_init(&w, out);
+    char ts[32];
+    clock_fmt_iso(b->created_us, ts);
+    jsonw_obj_begin(&w);
+    jsonw_key(&w, "fileLocations");
+    jsonw_arr_begin(&w);
+    jsonw_obj_begin(&w);
+    jsonw_key(&w, "URIPrefixes");
+    jsonw_arr_begin(&w);
+    for (uint32_t i = 0; i < n; i++) jsonw_str(&w, uris[i]);
+    jsonw_arr_end(&w);
+    jsonw_obj_end(&w);
+    jsonw_arr_end(&w);
+    jsonw_key(&w, "batch_id");
+    jsonw_str(&w, b->batch_id);
+    jsonw_key(&w, "date_prefix");
+    jsonw_str(&w, b->date);
+    jsonw_key(&w, "file_count");
+    jsonw_int(&w, n);
+    jsonw_key(&w, "total_bytes");
+    jsonw_int(&w, b->total_bytes);
+    jsonw_key(&w, "created_at");
+    jsonw_str(&w, ts);
+    jsonw_key(&w, "close_reason");
+    jsonw_str(&w, b->close_reason);
+    jsonw_obj_end(&w);
+    buf_putc(out, '\n');
+}
+
+static void exec_input_json(const track_batch *b, const char *manifest_uri, buf *out)
+{
+    jsonw w;
+    jsonw_init(&w, out);
+    char ts[32];
+    clock_fmt_iso(b->created_us, ts);
+    jsonw_obj_begin(&w);
+    jsonw_key(&w, "manifest_path");
+    jsonw_str(&w, manifest_uri);
+    jsonw_key(&w, "date_prefix");
+    jsonw_str(&w, b->date);
+    jsonw_key(&w, "file_count");
+    jsonw_int(&w, b->file_count);
+    jsonw_key(&w, "batch_id");
+    jsonw_str(&w, b->batch_id);
+    jsonw_key(&w, "timestamp");
+    jsonw_str(&w, ts);
+    jsonw_obj_end(&w);
+}
+
+int ingest_write_manifests(ingest *g, err_t *e)
+{
+    track_batch *bs = NULL;
+    uint32_t n = 0;
+    TRY(g->tr->ops->unwritten(g->tr, &bs, &n, e));
+    int rc = 0;
+    for (uint32_t i = 0; i < n && rc == 0; i++) {
+        char **uris = NULL;
+        uint32_t nu = 0;
+        buf body = {0}, muri = {0}, input = {0};
+        rc = g->tr->ops->batch_uris(g->tr, bs[i].batch_id, &uris, &nu, e);
+        if (rc == 0) {
+            manifest_json(&bs[i], uris, nu, &body);
+            rc = buf_ok(&body) ? g->st->ops->put(g->st, g->cfg->manifest_bucket, bs[i].manifest_key, body.data,
+                                                  body.len, e)
+                               : err_set(e, ERR_NOMEM, "out of memory");
+        }
+        if (rc == 0) rc = g->st->ops->uri(g->st, g->cfg->manifest_bucket, bs[i].manifest_key, &muri, e);
+        if (rc == 0) {
+            exec_input_json(&bs[i], (char *)muri.data, &input);
+            rc = buf_cstr(&input) ? g->tr->ops->manifest_written(g->tr, bs[i].batch_id, (char *)muri.data,
+                                                                 (char *)input.data, e)
+                                  : err_set(e, ERR_NOMEM, "out of memory");
+        }
+        if (rc == 0) {
+            push_str(&g->manifests, &g->nmanifests, &g->capmanifests, (char *)muri.data);
+            log_info("manifest %s (%u files)", (char *)muri.data, nu);
+        }
+        track_strings_free(uris, nu);
+        buf_free(&body);
+        buf_free(&muri);
+        buf_free(&input);
+    }
+    free(bs);
+    return rc;
+}
+
+static void summary_fields(const ingest *g, jsonw *w)
+{
+    jsonw_key(w, "processed");
+    jsonw_int(w, (int64_t)g->processed);
+    jsonw_key(w, "quarantined");
+    jsonw_int(w, (int64_t)g->quarantined);
+    jsonw_key(w, "duplicates");
+    jsonw_int(w, (int64_t)g->duplicates);
+    jsonw_key(w, "ignored");
+    jsonw_int(w, (int64_t)g->ignored);
+    jsonw_key(w, "manifests");
+    jsonw_arr_begin(w);
+    for (uint32_t i = 0; i < g->nmanifests; i++) jsonw_str(w, g->manifests[i]);
+    jsonw_arr_end(w);
+    jsonw_key(w, "errors");
+    jsonw_arr_begin(w);
+    for (uint32_t i = 0; i < g->nerrors; i++) {
+        jsonw_obj_begin(w);
+        jsonw_key(w, "event");
+        jsonw_str(w, g->errors[i].event);
+        jsonw_key(w, "message");
+        jsonw_str(w, g->errors[i].message);
+        jsonw_obj_end(w);
+    }
+    jsonw_arr_end(w);
+    jsonw_key(w, "batchItemFailures");
+    jsonw_arr_begin(w);
+    for (uint32_t i = 0; i < g->nfailed; i++) {
+        jsonw_obj_begin(w);
+        jsonw_key(w, "itemIdentifier");
+        jsonw_str(w, g->failed[i]);
+        jsonw_obj_end(w);
+    }
+    jsonw_arr_end(w);
+}
+
+void ingest_summary_json(const ingest *g, buf *out)
+{
+    jsonw w;
+    jsonw_init(&w, out);
+    jsonw_obj_begin(&w);
+    summary_fields(g, &w);
+    jsonw_obj_end(&w);
+    buf_putc(out, '\n');
+}
+
+int ingest_write_report(ingest *g, const char *kind, err_t *e)
+{
+    const config *c = g->cfg;
+    int64_t end = clock_now_us();
+    char start_s[32], end_s[32], day[11];
+    clock_fmt_iso(g->started_us, start_s);
+    clock_fmt_iso(end, end_s);
+    clock_fmt_date(end, day);
+    buf out = {0};
+    jsonw w;
+    jsonw_init(&w, &out);
+    jsonw_obj_begin(&w);
+    jsonw_key(&w, "command");
+    jsonw_str(&w, kind);
+    jsonw_key(&w, "start_time");
+    jsonw_str(&w, start_s);
+    jsonw_key(&w, "end_time");
+    jsonw_str(&w, end_s);
+    jsonw_key(&w, "duration_seconds");
+    jsonw_double(&w, (double)(end - g->started_us) / 1e6);
+    jsonw_key(&w, "status");
+    jsonw_str(&w, g->nerrors == 0 ? "success" : (g->processed + g->quarantined > 0 ? "partial_success" : "failed"));
+    summary_fields(g, &w);
+    jsonw_key(&w, "configuration");
+    jsonw_obj_begin(&w);
+    jsonw_key(&w, "MAX_FILES_PER_MANIFEST");
+    jsonw_int(&w, c->max_files);
+    jsonw_key(&w, "MIN_FILES_FOR_PARTIAL_BATCH");
+    jsonw_int(&w, c->min_files);
+    jsonw_key(&w, "EXPECTED_FILE_SIZE_MB");
+    jsonw_double(&w, c->expected_mb);
+    jsonw_key(&w, "SIZE_TOLERANCE_PERCENT");
+    jsonw_double(&w, c->tolerance_pct);
+    jsonw_key(&w, "MAX_BATCH_BYTES");
+    jsonw_int(&w, c->max_batch_bytes);
+    jsonw_key(&w, "MAX_BATCH_WAIT_SECONDS");
+    jsonw_int(&w, c->max_wait_s);
+    jsonw_key(&w, "INPUT_BUCKET");
+    jsonw_str(&w, c->input_bucket);
+    jsonw_key(&w, "MANIFEST_BUCKET");
+    jsonw_str(&w, c->manifest_bucket);
+    jsonw_key(&w, "OUTPUT_BUCKET");
+    jsonw_str(&w, c->output_bucket);
+    jsonw_key(&w, "QUARANTINE_BUCKET");
+    jsonw_str(&w, c->quarantine_bucket);
+    jsonw_key(&w, "QUARANTINE_MODE");
+    jsonw_str(&w, c->quarantine_mode);
+    jsonw_key(&w, "ALLOWED_EXTENSIONS");
+    jsonw_str(&w, c->allowed_extensions);
+    jsonw_key(&w, "TRACKING_TABLE");
+    jsonw_str(&w, c->tracking_table);
+    jsonw_obj_end(&w);
+    jsonw_obj_end(&w);
+    buf_putc(&out, '\n');
+    uint8_t rnd[4] = {0};
+    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) memcpy(rnd, &end, sizeof rnd);
+    char key[128];
+    snprintf(key, sizeof key, "logs/%s/%s-T%.2s%.2s%.2s-%02x%02x%02x%02x.json", kind, day, end_s + 11,
+             end_s + 14, end_s + 17, rnd[0], rnd[1], rnd[2], rnd[3]);
+    int rc = buf_ok(&out) ? g->st->ops->put(g->st, c->manifest_bucket, key, out.data, out.len, e)
+                          : err_set(e, ERR_NOMEM, "out of memory");
+    buf_free(&out);
+    return rc;
+}

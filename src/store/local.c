@@ -1,0 +1,268 @@
+/* Local object store: one directory per bucket (like MinIO's file mode).
+ * Objects are read only when their real path stays inside the bucket, so
+ * keys with ".." or symlinks pointing elsewhere cannot escape. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/uri.h"
+#include "store/store.h"
+
+/* vsnprintf into a PATH_MAX buffer; false when the path does not fit. */
+static bool fmt_path(char *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static bool fmt_path(char *out, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(out, PATH_MAX, fmt, ap);
+    va_end(ap);
+    return n >= 0 && n < PATH_MAX;
+}
+
+typedef struct {
+    store base;
+    char root[PATH_MAX];
+} local_store;
+
+bool store_key_safe(const char *key, size_t len)
+{
+    if (len == 0 || key[0] == '/' || memchr(key, '\0', len)) return false;
+    size_t i = 0;
+    while (i <= len) {
+        size_t j = i;
+        while (j < len && key[j] != '/') j++;
+        size_t seg = j - i;
+        if (seg == 0 && j < len) return false; /* empty segment: "a//b" */
+        if ((seg == 1 && key[i] == '.') || (seg == 2 && key[i] == '.' && key[i + 1] == '.')) return false;
+        i = j + 1;
+    }
+    return true;
+}
+
+static int obj_path(local_store *ls, const char *bucket, const char *key, char *out, err_t *e)
+{
+    RETURN_ERROR_IF(!store_key_safe(key, strlen(key)), e, ERR_INPUT, "unsafe object key '%s'", key);
+    int n = snprintf(out, PATH_MAX, "%s/%s/%s", ls->root, bucket, key);
+    RETURN_ERROR_IF(n < 0 || n >= PATH_MAX, e, ERR_INPUT, "object path too long for key '%s'", key);
+    return 0;
+}
+
+/* The object's real path must stay inside its bucket's real directory. */
+static int check_inside(local_store *ls, const char *bucket, const char *path, err_t *e)
+{
+    char b[PATH_MAX], rb[PATH_MAX], rp[PATH_MAX];
+    RETURN_ERROR_IF(!fmt_path(b, "%s/%s", ls->root, bucket), e, ERR_INPUT, "bucket path too long");
+    RETURN_SYSERR_IF(!realpath(b, rb), e, ERR_INPUT, "bucket %s", b);
+    if (!realpath(path, rp)) return err_sys(e, ERR_INPUT, "object %s not found", path);
+    size_t n = strlen(rb);
+    RETURN_ERROR_IF(strncmp(rp, rb, n) != 0 || rp[n] != '/', e, ERR_INPUT,
+                    "object %s resolves outside bucket %s", path, bucket);
+    return 0;
+}
+
+static int l_stat(store *s, const char *bucket, const char *key, store_stat *out, err_t *e)
+{
+    local_store *ls = (local_store *)s;
+    char p[PATH_MAX];
+    TRY(obj_path(ls, bucket, key, p, e));
+    TRY(check_inside(ls, bucket, p, e));
+    struct stat st;
+    RETURN_SYSERR_IF(stat(p, &st) != 0, e, ERR_INPUT, "object %s not found", p);
+    RETURN_ERROR_IF(!S_ISREG(st.st_mode), e, ERR_INPUT, "object %s is not a regular file", p);
+    out->size = st.st_size;
+    out->mtime_us = (int64_t)st.st_mtim.tv_sec * 1000000 + st.st_mtim.tv_nsec / 1000;
+    return 0;
+}
+
+static int mkdirs_for(const char *path, err_t *e)
+{
+    char tmp[PATH_MAX];
+    RETURN_ERROR_IF(!fmt_path(tmp, "%s", path), e, ERR_IO, "path too long: %s", path);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return err_sys(e, ERR_IO, "cannot create %s", tmp);
+        *p = '/';
+    }
+    return 0;
+}
+
+static int write_file_atomic(const char *path, const void *data, size_t n, err_t *e)
+{
+    TRY(mkdirs_for(path, e));
+    char tmp[PATH_MAX + 32];
+    const char *slash = strrchr(path, '/');
+    snprintf(tmp, sizeof tmp, "%.*s/.%s.tmp-%d", (int)(slash - path), path, slash + 1, (int)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    RETURN_SYSERR_IF(fd < 0, e, ERR_IO, "cannot create %s", tmp);
+    const char *p = data;
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) {
+            err_sys(e, ERR_IO, "cannot write %s", tmp);
+            close(fd);
+            unlink(tmp);
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    if (fsync(fd) != 0 || close(fd) != 0) {
+        err_sys(e, ERR_IO, "cannot write %s", tmp);
+        unlink(tmp);
+        return -1;
+    }
+    if (rename(tmp, path) != 0) {
+        err_sys(e, ERR_IO, "cannot rename %s to %s", tmp, path);
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+static int l_put(store *s, const char *bucket, const char *key, const void *data, size_t n, err_t *e)
+{
+    local_store *ls = (local_store *)s;
+    char p[PATH_MAX];
+    TRY(obj_path(ls, bucket, key, p, e));
+    return write_file_atomic(p, data, n, e);
+}
+
+static int l_copy(store *s, const char *sb, const char *sk, const char *db, const char *dk, err_t *e)
+{
+    local_store *ls = (local_store *)s;
+    char sp[PATH_MAX], dp[PATH_MAX];
+    TRY(obj_path(ls, sb, sk, sp, e));
+    TRY(obj_path(ls, db, dk, dp, e));
+    TRY(check_inside(ls, sb, sp, e));
+    int fd = open(sp, O_RDONLY | O_CLOEXEC);
+    RETURN_SYSERR_IF(fd < 0, e, ERR_INPUT, "cannot open %s", sp);
+    buf b = {0};
+    char chunk[65536];
+    ssize_t r;
+    while ((r = read(fd, chunk, sizeof chunk)) > 0) buf_append(&b, chunk, (size_t)r);
+    int rerr = r < 0;
+    close(fd);
+    int rc;
+    if (rerr) rc = err_sys(e, ERR_INPUT, "cannot read %s", sp);
+    else if (!buf_ok(&b)) rc = err_set(e, ERR_NOMEM, "out of memory copying %s", sp);
+    else rc = write_file_atomic(dp, b.data, b.len, e);
+    buf_free(&b);
+    return rc;
+}
+
+static int l_remove(store *s, const char *bucket, const char *key, err_t *e)
+{
+    local_store *ls = (local_store *)s;
+    char p[PATH_MAX];
+    TRY(obj_path(ls, bucket, key, p, e));
+    RETURN_SYSERR_IF(unlink(p) != 0 && errno != ENOENT, e, ERR_IO, "cannot remove %s", p);
+    return 0;
+}
+
+static int l_uri(store *s, const char *bucket, const char *key, buf *out, err_t *e)
+{
+    local_store *ls = (local_store *)s;
+    char p[PATH_MAX];
+    TRY(obj_path(ls, bucket, key, p, e));
+    buf_reset(out);
+    uri_from_path(p, out);
+    RETURN_ERROR_IF(!buf_cstr(out), e, ERR_NOMEM, "out of memory");
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Depth-first, sorted, so listings are stable. */
+static int list_dir(local_store *ls, const char *bucket, const char *rel, const char *prefix,
+                    store_list_cb cb, void *ctx, err_t *e)
+{
+    char dir[PATH_MAX];
+    RETURN_ERROR_IF(!fmt_path(dir, "%s/%s%s%s", ls->root, bucket, *rel ? "/" : "", rel), e, ERR_IO,
+                    "path too long under bucket %s", bucket);
+    DIR *d = opendir(dir);
+    if (!d) return errno == ENOENT ? 0 : err_sys(e, ERR_IO, "cannot list %s", dir);
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.') continue; /* dot-files and temporary names */
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            char **nn = realloc(names, cap * sizeof *nn);
+            if (!nn) break;
+            names = nn;
+        }
+        names[n] = strdup(de->d_name);
+        if (names[n]) n++;
+    }
+    closedir(d);
+    qsort(names, n, sizeof *names, cmp_str);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        char key[PATH_MAX], path[PATH_MAX];
+        if (!fmt_path(key, "%s%s%s", rel, *rel ? "/" : "", names[i]) ||
+            !fmt_path(path, "%s/%s", dir, names[i]))
+            continue;
+        struct stat st;
+        if (lstat(path, &st) != 0) continue;
+        if (S_ISDIR(st.st_mode)) {
+            rc = list_dir(ls, bucket, key, prefix, cb, ctx, e);
+        } else if (strncmp(key, prefix, strlen(prefix)) == 0) {
+            if (S_ISLNK(st.st_mode) && stat(path, &st) != 0) continue;
+            store_stat ss = {st.st_size, (int64_t)st.st_mtim.tv_sec * 1000000 + st.st_mtim.tv_nsec / 1000};
+            rc = cb(ctx, key, &ss);
+        }
+    }
+    for (size_t i = 0; i < n; i++) free(names[i]);
+    free(names);
+    return rc;
+}
+
+static int l_list(store *s, const char *bucket, const char *prefix, store_list_cb cb, void *ctx, err_t *e)
+{
+    return list_dir((local_store *)s, bucket, "", prefix ? prefix : "", cb, ctx, e);
+}
+
+static void l_close(store *s) { free(s); }
+
+static const store_ops LOCAL_OPS = {l_stat, l_put, l_copy, l_remove, l_uri, l_list, l_close};
+
+store *store_local_open(const char *root, err_t *e)
+{
+    local_store *ls = calloc(1, sizeof *ls);
+    if (!ls) {
+        err_set(e, ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    if (root[0] == '/') {
+        snprintf(ls->root, sizeof ls->root, "%s", root);
+    } else {
+        char cwd[PATH_MAX];
+        if (!getcwd(cwd, sizeof cwd)) {
+            free(ls);
+            err_sys(e, ERR_IO, "getcwd");
+            return NULL;
+        }
+        if (!fmt_path(ls->root, "%s/%s", cwd, root)) {
+            free(ls);
+            err_set(e, ERR_IO, "path too long: %s", root);
+            return NULL;
+        }
+    }
+    if (mkdirs_for(ls->root, e) != 0 || (mkdir(ls->root, 0755) != 0 && errno != EEXIST)) {
+        free(ls);
+        err_set(e, ERR_IO, "cannot create %s", root);
+        return NULL;
+    }
+    ls->base.ops = &LOCAL_OPS;
+    return &ls->base;
+}

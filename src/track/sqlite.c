@@ -1,0 +1,522 @@
+/* SQLite backend of the tracking store (WAL mode). Claims run inside
+ * BEGIN IMMEDIATE transactions, which SQLite serializes across processes:
+ * that transaction is what replaces the original's DynamoDB lock. */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "track/track.h"
+
+typedef struct {
+    track base;
+    sqlite3 *db;
+    sqlite3_stmt *add_file, *pending;
+} sq_track;
+
+static const char SCHEMA[] =
+    "CREATE TABLE IF NOT EXISTS files("
+    " bucket TEXT NOT NULL, key TEXT NOT NULL, uri TEXT NOT NULL, size INTEGER NOT NULL,"
+    " date_prefix TEXT NOT NULL, status TEXT NOT NULL, reason TEXT, batch_id TEXT,"
+    " created_us INTEGER NOT NULL, updated_us INTEGER NOT NULL,"
+    " PRIMARY KEY(bucket, key));"
+    "CREATE INDEX IF NOT EXISTS files_status_date ON files(status, date_prefix, created_us);"
+    "CREATE INDEX IF NOT EXISTS files_batch ON files(batch_id);"
+    "CREATE TABLE IF NOT EXISTS batches("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT, batch_id TEXT UNIQUE NOT NULL,"
+    " date_prefix TEXT NOT NULL, status TEXT NOT NULL, close_reason TEXT NOT NULL,"
+    " file_count INTEGER NOT NULL, total_bytes INTEGER NOT NULL,"
+    " manifest_key TEXT NOT NULL, manifest_uri TEXT, manifest_written INTEGER NOT NULL DEFAULT 0,"
+    " attempts INTEGER NOT NULL DEFAULT 0, error TEXT, result TEXT,"
+    " created_us INTEGER NOT NULL, updated_us INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS batches_status ON batches(status, date_prefix);"
+    "CREATE TABLE IF NOT EXISTS executions("
+    " batch_id TEXT PRIMARY KEY, input TEXT, state TEXT NOT NULL,"
+    " owner TEXT, lease_until_us INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0,"
+    " next_run_us INTEGER NOT NULL DEFAULT 0, created_us INTEGER NOT NULL, updated_us INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS executions_state ON executions(state, next_run_us);"
+    "CREATE TABLE IF NOT EXISTS history("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT, batch_id TEXT NOT NULL, ts_us INTEGER NOT NULL,"
+    " state TEXT NOT NULL, event TEXT NOT NULL, detail TEXT);"
+    "CREATE INDEX IF NOT EXISTS history_batch ON history(batch_id, id);";
+
+static int sq_err(sq_track *s, err_t *e, const char *what)
+{
+    return err_set(e, ERR_IO, "tracking store: %s: %s", what, sqlite3_errmsg(s->db));
+}
+
+static int exec_sql(sq_track *s, const char *sql, err_t *e)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        err_set(e, ERR_IO, "tracking store: %s", msg ? msg : sqlite3_errmsg(s->db));
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
+}
+
+static int prep(sq_track *s, const char *sql, sqlite3_stmt **st, err_t *e)
+{
+    if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK) return sq_err(s, e, "prepare");
+    return 0;
+}
+
+static char *col_dup(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return strdup(t ? (const char *)t : "");
+}
+
+static void col_copy(sqlite3_stmt *st, int i, char *out, size_t n)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    snprintf(out, n, "%s", t ? (const char *)t : "");
+}
+
+static int s_begin(track *t, err_t *e) { return exec_sql((sq_track *)t, "BEGIN IMMEDIATE", e); }
+static int s_commit(track *t, err_t *e) { return exec_sql((sq_track *)t, "COMMIT", e); }
+static void s_rollback(track *t)
+{
+    sq_track *s = (sq_track *)t;
+    if (!sqlite3_get_autocommit(s->db)) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int s_add_file(track *t, const track_file_in *f, bool *inserted, err_t *e)
+{
+    sq_track *s = (sq_track *)t;
+    sqlite3_stmt *st = s->add_file;
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, f->bucket, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, f->key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, f->uri, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, f->size);
+    sqlite3_bind_text(st, 5, f->date, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, f->status, -1, SQLITE_STATIC);
+    if (f->reason) sqlite3_bind_text(st, 7, f->reason, -1, SQLITE_STATIC);
+    else sqlite3_bind_null(st, 7);
+    sqlite3_bind_int64(st, 8, f->now_us);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) return sq_err(s, e, "recording a file");
+    *inserted = sqlite3_changes(s->db) > 0;
+    return 0;
+}
+
+void track_files_free(track_file *f, uint32_t n)
+{
+    for (uint32_t i = 0; f && i < n; i++) {
+        free(f[i].bucket);
+        free(f[i].key);
+        free(f[i].uri);
+    }
+    free(f);
+}
+
+void track_strings_free(char **s, uint32_t n)
+{
+    for (uint32_t i = 0; s && i < n; i++) free(s[i]);
+    free(s);
+}
+
+static int read_files(sq_track *s, sqlite3_stmt *st, track_file **out, uint32_t *n, char ***reasons,
+                      err_t *e)
+{
+    track_file *f = NULL;
+    char **r = NULL;
+    uint32_t cnt = 0, cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (cnt == cap) {
+            cap = cap ? cap * 2 : 16;
+            track_file *nf = realloc(f, cap * sizeof *nf);
+            char **nr = reasons ? realloc(r, cap * sizeof *nr) : NULL;
+            if (nf) f = nf;
+            if (nr) r = nr;
+            if (!nf || (reasons && !nr)) {
+                track_files_free(f, cnt);
+                track_strings_free(r, cnt);
+                sqlite3_reset(st);
+                return err_set(e, ERR_NOMEM, "out of memory");
+            }
+        }
+        f[cnt] = (track_file){col_dup(st, 0), col_dup(st, 1), col_dup(st, 2),
+                              sqlite3_column_int64(st, 3), sqlite3_column_int64(st, 4)};
+        if (reasons) r[cnt] = col_dup(st, 5);
+        cnt++;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        track_files_free(f, cnt);
+        track_strings_free(r, cnt);
+        return sq_err(s, e, "reading files");
+    }
+    *out = f;
+    *n = cnt;
+    if (reasons) *reasons = r;
+    return 0;
+}
+
+static int s_pending(track *t, const char *date, uint32_t limit, track_file **out, uint32_t *n, err_t *e)
+{
+    sq_track *s = (sq_track *)t;
+    sqlite3_stmt *st = s->pending;
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, date, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, limit);
+    return read_files(s, st, out, n, NULL, e);
+}
+
+static int s_pending_dates(track *t, char (**dates)[11], uint32_t *n, err_t *e)
+{
+    sq_track *s = (sq_track *)t;
+    sqlite3_stmt *st;
+    TRY(prep(s, "SELECT DISTINCT date_prefix FROM files WHERE status='pending' ORDER BY 1", &st, e));
+    char (*d)[11] = NULL;
+    uint32_t cnt = 0, cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (cnt == cap) {
+            cap = cap ? cap * 2 : 16;
+            char (*nd)[11] = realloc(d, cap * sizeof *nd);
+            if (!nd) {
+                free(d);
+                sqlite3_finalize(st);
+                return err_set(e, ERR_NOMEM, "out of memory");
+            }
+            d = nd;
+        }
+        col_copy(st, 0, d[cnt++], 11);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        free(d);
+        return sq_err(s, e, "reading pending dates");
+    }
+    *dates = d;
+    *n = cnt;
+    return 0;
+}
+
+static void rand_hex(char *out, size_t nbytes)
+{
+    static const char hex[] = "0123456789abcdef";
+    uint8_t r[16] = {0};
+    if (nbytes > sizeof r) nbytes = sizeof r;
+    if (getrandom(r, nbytes, 0) != (ssize_t)nbytes) {
+        uint64_t x = (uint64_t)clock_now_us() ^ ((uint64_t)getpid() << 32);
+        for (size_t i = 0; i < nbytes; i++) { r[i] = (uint8_t)x; x = x * 6364136223846793005ull + 1; }
+    }
+    for (size_t i = 0; i < nbytes; i++) {
+        out[2 * i] = hex[r[i] >> 4];
+        out[2 * i + 1] = hex[r[i] & 15];
+    }
+    out[2 * nbytes] = '\0';
+}
+
+static int s_create_batch(track *t, const char *date, const track_file *files, uint32_t n,
+                          const char *reason, const char *manifest_bucket, int64_t now_us,
+                          track_batch *out, err_t *e)
+{
+    sq_track *s = (sq_track *)t;
+    (void)manifest_bucket;
+    memset(out, 0, sizeof *out);
+    int64_t total = 0;
+    for (uint32_t i = 0; i < n; i++) total += files[i].size;
+    char tmp_id[40];
+    rand_hex(tmp_id, 8);
+    sqlite3_stmt *st = NULL;
+    TRY(prep(s, "INSERT INTO batches(batch_id,date_prefix,status,close_reason,file_count,total_bytes,"
+                "manifest_key,created_us,updated_us) VALUES(?1,?2,'manifested',?3,?4,?5,'',?6,?6)", &st, e));
+    sqlite3_bind_text(st, 1, tmp_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, date, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, n);
+    sqlite3_bind_int64(st, 5, total);
+    sqlite3_bind_int64(st, 6, now_us);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return sq_err(s, e, "creating a batch");
+    int64_t seq = sqlite3_last_insert_rowid(s->db);
+    /* seq comes from AUTOINCREMENT (never reused); the random part keeps ids
+     * unique even if the database is ever recreated next to old output. */
+    snprintf(out->batch_id, sizeof out->batch_id, "batch-%06lld-%s", (long long)seq, tmp_id);
+    snprintf(out->date, sizeof out->date, "%s", date);
+    snprintf(out->manifest_key, sizeof out->manifest_key, "manifests/%s/%s.json", date, out->batch_id);
+    snprintf(out->close_reason, sizeof out->close_reason, "%s", reason);
+    out->file_count = n;
+    out->total_bytes = total;
+    out->created_us = now_us;
+    TRY(prep(s, "UPDATE batches SET batch_id=?1, manifest_key=?2 WHERE seq=?3", &st, e));
+    sqlite3_bind_text(st, 1, out->batch_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, out->manifest_key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, seq);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return sq_err(s, e, "naming a batch");
+
+    TRY(prep(s, "UPDATE files SET status='manifested', batch_id=?1, updated_us=?2 "
+                "WHERE bucket=?3 AND key=?4 AND status='pending'", &st, e));
+    for (uint32_t i = 0; i < n; i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, out->batch_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, now_us);
+        sqlite3_bind_text(st, 3, files[i].bucket, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, files[i].key, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            sqlite3_finalize(st);
+            return sq_err(s, e, "claiming a file");
+        }
+        if (sqlite3_changes(s->db) != 1) {
+            sqlite3_finalize(st);
+            return 1; /* someone else claimed it: the caller rolls back */
+        }
+    }
+    sqlite3_finalize(st);
+    TRY(prep(s, "INSERT INTO executions(batch_id,state,next_run_us,created_us,updated_us) "
+                "VALUES(?1,'pending',?2,?2,?2)", &st, e));
+    sqlite3_bind_text(st, 1, out->batch_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, now_us);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return sq_err(s, e, "recording the execution");
+    TRY(prep(s, "INSERT INTO history(batch_id,ts_us,state,event,detail) VALUES(?1,?2,'Manifested','created',?3)",
+             &st, e));
+    sqlite3_bind_text(st, 1, out->batch_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, now_us);
+    sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return sq_err(s, e, "recording history");
+    return 0;
+}
+
+static void row_batch(sqlite3_stmt *st, track_batch *b)
+{
+    col_copy(st, 0, b->batch_id, sizeof b->batch_id);
+    col_copy(st, 1, b->date, sizeof b->date);
+    col_copy(st, 2, b->manifest_key, sizeof b->manifest_key);
+    col_copy(st, 3, b->close_reason, sizeof b->close_reason);
+    b->file_count = (uint32_t)sqlite3_column_int64(st, 4);
+    b->total_bytes = sqlite3_column_int64(st, 5);
+    b->created_us = sqlite3_column_int64(st, 6);
+}
+
+#define BATCH_COLS "batch_id,date_prefix,manifest_key,close_reason,file_count,total_bytes,created_us"
+
+static int s_unwritten(track *t, track_batch **out, uint32_t *n, err_t *e)
+{
+    sq_track *s = (sq_track *)t;
+    sqlite3_stmt *st;
+    TRY(prep(s, "SELECT " BATCH_COLS " FROM batches WHERE manifest_written=0 ORDER BY seq", &st, e));
+    track_batch *b = NULL;
+    uint32_t cnt = 0, cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (cnt == cap) {
+            cap = cap ? cap * 2 : 8;
+            track_batch *nb = realloc(b, cap * sizeof *nb);
+            if (!nb) {
+                free(b);
+                sqlite3_finalize(st);
+                return err_set(e, ERR_NOMEM, "out of memory");
+            }
+            b = nb;
+        }
+        row_batch(st, &b[cnt++]);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        free(b);
+        return sq_err(s, e, "reading batches");
+    }
+    *out = b;
+    *n = cnt;
+    return 0;
+}
+
+static int s_batch_uris(track *t, const char *batch_id, char ***uris, uint32_t *n, err_t *e)
+{
+    sq_track *s = (sq_track *)t;
+    sqlite3_stmt *st;
+    TRY(prep(s, "SELECT bucket,key,uri,size,created_us FROM files WHERE batch_id=?1 ORDER BY created_us, key",
+             &st, e));
+    sqlite3_bind_text(st, 1, batch_id, -1, SQLITE_STATIC);
+    track_file *f = NULL;
+    uint32_t cnt = 0;
+    int rc = read_files(s, st, &f, &cnt, NULL, e);
+    sqlite3_finalize(st);
+    TRY(rc);
+    char **u = calloc(cnt ? cnt : 1, sizeof *u);
+    if (!u) {
+        track_files_free(f, cnt);
+        return err_set(e, ERR_NOMEM, "out of memory");
+    }
+    for (uint32_t i = 0; i < cnt; i++) {
+        u[i] = f[i].uri;
+        f[i].uri = NULL;
+    }
+    track_files_free(f, cnt);
+    *uris = u;
+    *n = cnt;
+    return 0;
+}
+
+static int s_manifest_written(track *t, const char *batch_id, const char *manifest_uri, const char *exec_input,
+                              err_t *e)
+{
+    sq_track *s = (sq_track *)t;
+    sqlite3_stmt *st;
+    TRY(prep(s, "UPDATE batches SET manifest_written=1, manifest_uri=?2 WHERE batch_id=?1", &st, e));
+    sqlite3_bind_text(st, 1, batch_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, manifest_uri, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return sq_err(s, e, "marking a manifest written");
+    TRY(prep(s, "UPDATE executions SET input=?2 WHERE batch_id=?1", &st, e));
+    sqlite3_bind_text(st, 1, batch_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, exec_input, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return sq_err(s, e, "recording the execution input");
+    return 0;
+}
+
+static int s_counts(track *t, const char *date, track_count **out, uint32_t *n, err_t *e)
+{
+    sq_track *s = (sq_track *)t;
+    sqlite3_stmt *st;
+    TRY(prep(s, "SELECT date_prefix,status,count(*),sum(size) FROM files WHERE ?1 IS NULL OR date_prefix=?1 "
+                "GROUP BY 1,2 ORDER BY 1,2", &st, e));
+    if (date) sqlite3_bind_text(st, 1, date, -1, SQLITE_STATIC);
+    track_count *c = NULL;
+    uint32_t cnt = 0, cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (cnt == cap) {
+            cap = cap ? cap * 2 : 16;
+            track_count *nc = realloc(c, cap * sizeof *nc);
+            if (!nc) {
+                free(c);
+                sqlite3_finalize(st);
+                return err_set(e, ERR_NOMEM, "out of memory");
+            }
+            c = nc;
+        }
+        col_copy(st, 0, c[cnt].date, sizeof c[cnt].date);
+        col_copy(st, 1, c[cnt].status, sizeof c[cnt].status);
+        c[cnt].files = sqlite3_column_int64(st, 2);
+        c[cnt].bytes = sqlite3_column_int64(st, 3);
+        cnt++;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        free(c);
+        return sq_err(s, e, "counting files");
+    }
+    *out = c;
+    *n = cnt;
+    return 0;
+}
+
+static int s_batches(track *t, const char *date, uint32_t limit, track_batch_info **out, uint32_t *n,
+                     err_t *e)
+{
+    sq_track *s = (sq_track *)t;
+    sqlite3_stmt *st;
+    TRY(prep(s, "SELECT " BATCH_COLS ",status,error,attempts FROM batches WHERE ?1 IS NULL OR date_prefix=?1 "
+                "ORDER BY (status IN ('manifested','processing')) DESC, seq DESC LIMIT ?2", &st, e));
+    if (date) sqlite3_bind_text(st, 1, date, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, limit);
+    track_batch_info *b = NULL;
+    uint32_t cnt = 0, cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (cnt == cap) {
+            cap = cap ? cap * 2 : 16;
+            track_batch_info *nb = realloc(b, cap * sizeof *nb);
+            if (!nb) {
+                for (uint32_t i = 0; i < cnt; i++) free(b[i].error);
+                free(b);
+                sqlite3_finalize(st);
+                return err_set(e, ERR_NOMEM, "out of memory");
+            }
+            b = nb;
+        }
+        row_batch(st, &b[cnt].b);
+        col_copy(st, 7, b[cnt].status, sizeof b[cnt].status);
+        b[cnt].error = sqlite3_column_type(st, 8) == SQLITE_NULL ? NULL : col_dup(st, 8);
+        b[cnt].attempts = sqlite3_column_int(st, 9);
+        cnt++;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        for (uint32_t i = 0; i < cnt; i++) free(b[i].error);
+        free(b);
+        return sq_err(s, e, "reading batches");
+    }
+    *out = b;
+    *n = cnt;
+    return 0;
+}
+
+static int s_quarantined(track *t, const char *date, uint32_t limit, track_file **out, char ***reasons,
+                         uint32_t *n, err_t *e)
+{
+    sq_track *s = (sq_track *)t;
+    sqlite3_stmt *st;
+    TRY(prep(s, "SELECT bucket,key,uri,size,created_us,reason FROM files WHERE status='quarantined' "
+                "AND (?1 IS NULL OR date_prefix=?1) ORDER BY created_us DESC LIMIT ?2", &st, e));
+    if (date) sqlite3_bind_text(st, 1, date, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, limit);
+    int rc = read_files(s, st, out, n, reasons, e);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static void s_close(track *t)
+{
+    sq_track *s = (sq_track *)t;
+    if (!s) return;
+    sqlite3_finalize(s->add_file);
+    sqlite3_finalize(s->pending);
+    sqlite3_close(s->db);
+    free(s);
+}
+
+static const track_ops SQLITE_OPS = {
+    s_begin, s_commit, s_rollback, s_add_file, s_pending, s_pending_dates, s_create_batch,
+    s_unwritten, s_batch_uris, s_manifest_written, s_counts, s_batches, s_quarantined, s_close,
+};
+
+track *track_sqlite_open(const char *path, err_t *e)
+{
+    sq_track *s = calloc(1, sizeof *s);
+    if (!s) {
+        err_set(e, ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    s->base.ops = &SQLITE_OPS;
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                        NULL) != SQLITE_OK) {
+        err_set(e, ERR_IO, "cannot open tracking store %s: %s", path, s->db ? sqlite3_errmsg(s->db) : "?");
+        s_close(&s->base);
+        return NULL;
+    }
+    /* Writers queue on SQLite's lock instead of failing with SQLITE_BUSY. */
+    sqlite3_busy_timeout(s->db, 120000);
+    if (exec_sql(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", e) != 0 ||
+        exec_sql(s, "BEGIN IMMEDIATE", e) != 0 || exec_sql(s, SCHEMA, e) != 0 || exec_sql(s, "COMMIT", e) != 0 ||
+        prep(s, "INSERT INTO files(bucket,key,uri,size,date_prefix,status,reason,created_us,updated_us) "
+                "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?8) ON CONFLICT(bucket,key) DO NOTHING", &s->add_file, e) != 0 ||
+        prep(s, "SELECT bucket,key,uri,size,created_us FROM files WHERE status='pending' AND date_prefix=?1 "
+                "ORDER BY created_us, key LIMIT ?2", &s->pending, e) != 0) {
+        err_wrap(e, "tracking store %s", path);
+        s_close(&s->base);
+        return NULL;
+    }
+    return &s->base;
+}

@@ -1,0 +1,99 @@
+/* track: the tracking-store interface (the DynamoDB table of the original).
+ * Operations are domain-level so a PostgreSQL or DynamoDB backend can keep
+ * the same guarantees: a file is recorded once per bucket + key, and a batch
+ * claims its files atomically (all still pending, or nothing). */
+#ifndef NDPQ_TRACK_H
+#define NDPQ_TRACK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/buf.h"
+#include "common/err.h"
+
+typedef struct track track;
+
+/* File statuses: pending → manifested → processing → completed | failed; quarantined. */
+#define TRACK_PENDING "pending"
+#define TRACK_MANIFESTED "manifested"
+#define TRACK_PROCESSING "processing"
+#define TRACK_COMPLETED "completed"
+#define TRACK_FAILED "failed"
+#define TRACK_QUARANTINED "quarantined"
+
+typedef struct {
+    const char *bucket, *key, *uri;
+    int64_t size;
+    const char *date;
+    const char *status;   /* TRACK_PENDING or TRACK_QUARANTINED */
+    const char *reason;   /* why it was quarantined, else NULL */
+    int64_t now_us;
+} track_file_in;
+
+typedef struct {
+    char *bucket, *key, *uri;
+    int64_t size, created_us;
+} track_file;
+
+typedef struct {
+    char batch_id[64];
+    char date[11];
+    char manifest_key[300];
+    char close_reason[16];
+    uint32_t file_count;
+    int64_t total_bytes, created_us;
+} track_batch;
+
+typedef struct {
+    char date[11];
+    char status[16];
+    int64_t files, bytes;
+} track_count;
+
+typedef struct {
+    track_batch b;
+    char status[16];
+    char *error;
+    int attempts;
+} track_batch_info;
+
+typedef struct {
+    /* Write transactions (serialized across processes). */
+    int (*begin)(track *t, err_t *e);
+    int (*commit)(track *t, err_t *e);
+    void (*rollback)(track *t);
+    /* Insert-if-absent on bucket + key; *inserted is false for a repeat. */
+    int (*add_file)(track *t, const track_file_in *f, bool *inserted, err_t *e);
+    /* Oldest pending files of a date, at most limit. */
+    int (*pending)(track *t, const char *date, uint32_t limit, track_file **out, uint32_t *n, err_t *e);
+    /* Dates that have pending files, ascending. */
+    int (*pending_dates)(track *t, char (**dates)[11], uint32_t *n, err_t *e);
+    /* Claims files (all must be pending) into a new batch with a new id that
+     * is never reused; records the workflow execution in the same step.
+     * Returns 1 (not -1) if some file was no longer pending. */
+    int (*create_batch)(track *t, const char *date, const track_file *files, uint32_t n,
+                        const char *close_reason, const char *manifest_bucket, int64_t now_us,
+                        track_batch *out, err_t *e);
+    /* Batches whose manifest is not written yet. */
+    int (*unwritten)(track *t, track_batch **out, uint32_t *n, err_t *e);
+    int (*batch_uris)(track *t, const char *batch_id, char ***uris, uint32_t *n, err_t *e);
+    int (*manifest_written)(track *t, const char *batch_id, const char *manifest_uri, const char *exec_input,
+                            err_t *e);
+    /* Reporting. */
+    int (*counts)(track *t, const char *date, track_count **out, uint32_t *n, err_t *e);
+    int (*batches)(track *t, const char *date, uint32_t limit, track_batch_info **out, uint32_t *n, err_t *e);
+    int (*quarantined)(track *t, const char *date, uint32_t limit, track_file **out, char ***reasons,
+                       uint32_t *n, err_t *e);
+    void (*close)(track *t);
+} track_ops;
+
+struct track {
+    const track_ops *ops;
+};
+
+track *track_sqlite_open(const char *path, err_t *e);
+
+void track_files_free(track_file *f, uint32_t n);
+void track_strings_free(char **s, uint32_t n);
+
+#endif
