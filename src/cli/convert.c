@@ -31,6 +31,7 @@ static const char USAGE[] =
     "  --no-metadata-columns  omit _processing_timestamp and _source_file\n"
     "  --report PATH          also write the JSON report to PATH\n"
     "  --date YYYY-MM-DD      the batch date (manifest mode)\n"
+    "  --config FILE, --set KEY=VALUE   settings, as for the other commands\n"
     "\n"
     "stdout: one JSON report. Exit 0 ok, 1 failed job (nothing committed), 2 bad usage.\n";
 
@@ -58,7 +59,8 @@ static const char *basename_of(const char *p)
 
 int cmd_convert(int argc, char **argv)
 {
-    enum { O_MANIFEST = 256, O_DATE, O_COMP, O_THREADS, O_TARGET, O_RG, O_PAGE, O_NOMETA, O_REPORT };
+    enum { O_MANIFEST = 256, O_DATE, O_COMP, O_THREADS, O_TARGET, O_RG, O_PAGE, O_NOMETA, O_REPORT, O_CONFIG,
+           O_SET };
     static const struct option opts[] = {
         {"manifest", required_argument, NULL, O_MANIFEST},
         {"output", required_argument, NULL, 'o'},
@@ -70,14 +72,17 @@ int cmd_convert(int argc, char **argv)
         {"page-kb", required_argument, NULL, O_PAGE},
         {"no-metadata-columns", no_argument, NULL, O_NOMETA},
         {"report", required_argument, NULL, O_REPORT},
+        {"config", required_argument, NULL, O_CONFIG},
+        {"set", required_argument, NULL, O_SET},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     job_opts o;
     job_opts_default(&o);
     const char *manifest_arg = NULL, *out = NULL, *date = NULL, *report_path = NULL;
-    const char *comp = getenv("COMPRESSION_TYPE");
-    if (comp && !*comp) comp = NULL;
+    const char *comp = NULL;
+    cli_settings cs = {0};
+    int threads_given = 0;
     long v;
     int c;
     optind = 1;
@@ -91,6 +96,7 @@ int cmd_convert(int argc, char **argv)
         case O_THREADS:
             if (cli_parse_long(optarg, 1, 1024, &v)) return usage_error("--threads must be 1..1024, got '%s'", optarg);
             o.threads = (int)v;
+            threads_given = 1;
             break;
         case O_TARGET:
             if (cli_parse_long(optarg, 1, 1L << 20, &v)) return usage_error("--target-file-mb must be 1..1048576, got '%s'", optarg);
@@ -106,11 +112,19 @@ int cmd_convert(int argc, char **argv)
             break;
         case O_NOMETA: o.metadata = false; break;
         case O_REPORT: report_path = optarg; break;
+        case O_CONFIG: cs.file = optarg; break;
+        case O_SET:
+            if (cli_add_set(&cs, optarg) != 0) return usage_error("--set takes KEY=VALUE, got '%s'", optarg);
+            break;
         case 'h': fputs(USAGE, stdout); return EXIT_OK;
         default:
             return usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
+    config cfg;
+    if (cli_load_config(&cs, &cfg) != 0) return EXIT_USAGE;
+    if (!comp) comp = cfg.compression; /* COMPRESSION_TYPE */
+    if (cfg.convert_threads > 0 && !threads_given) o.threads = (int)cfg.convert_threads;
     if (comp && codec_parse(comp, &o.codec) != 0)
         return usage_error("unknown compression codec '%s' (snappy, zstd, gzip, lz4_raw, none)", comp);
     if (date && !(strlen(date) == 10 && date_is_ymd(date, 10)))
@@ -141,9 +155,7 @@ int cmd_convert(int argc, char **argv)
             const char *root = out;
             buf rootb = {0};
             if (!root) {
-                const char *home = getenv("NDPQ_HOME"), *bucket = getenv("OUTPUT_BUCKET");
-                buf_appendf(&rootb, "%s/buckets/%s", home && *home ? home : "ndpq-data",
-                            bucket && *bucket ? bucket : "output");
+                buf_appendf(&rootb, "%s/buckets/%s", cfg.home, cfg.output_bucket);
                 root = buf_cstr(&rootb);
             }
             buf_appendf(&outdir, "%s/merged-parquet-%s", root, date);

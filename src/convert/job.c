@@ -19,11 +19,16 @@
 #include "convert/worker.h"
 #include "parquet/writer.h"
 
-void job_opts_default(job_opts *o)
+int job_default_threads(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)n : 1;
+}
+
+void job_opts_default(job_opts *o)
+{
     o->codec = CODEC_SNAPPY;
-    o->threads = n > 0 ? (int)n : 1;
+    o->threads = job_default_threads();
     o->target_file_bytes = (size_t)128 << 20;
     o->row_group_bytes = (size_t)64 << 20;
     o->page_bytes = (size_t)1 << 20;

@@ -64,6 +64,7 @@ typedef struct {
 } job_report;
 
 void job_opts_default(job_opts *o);
+int job_default_threads(void); /* the number of cores */
 /* Runs the job; returns 0 on success. The report is filled either way. */
 int job_run(const job_opts *o, const job_spec *s, job_report *r);
 void job_report_json(const job_report *r, const job_opts *o, const job_spec *s, buf *out);
