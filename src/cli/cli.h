@@ -11,6 +11,8 @@ int cmd_convert(int argc, char **argv);
 int cmd_ingest(int argc, char **argv);
 int cmd_flush(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_retry(int argc, char **argv);
 
 /* Settings shared by the pipeline commands: --config FILE and --set K=V. */
 typedef struct {

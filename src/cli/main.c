@@ -14,7 +14,9 @@ static const struct {
     {"convert", cmd_convert, "convert NDJSON files or a manifest to Parquet (the Glue job)"},
     {"ingest", cmd_ingest, "track S3 events, quarantine, batch and write manifests (the Lambda)"},
     {"flush", cmd_flush, "apply the orphan and age rules now (the timer)"},
-    {"status", cmd_status, "files per date and status, batches, quarantined files"},
+    {"status", cmd_status, "files per date and status, batches, quarantined files, history"},
+    {"run", cmd_run, "the whole pipeline as one service (watch, batch, run jobs)"},
+    {"retry", cmd_retry, "put failed batches back to run"},
 };
 
 static void usage(FILE *f)

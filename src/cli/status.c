@@ -6,15 +6,86 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "common/clock.h"
 #include "common/date.h"
 #include "common/jsonw.h"
 #include "common/log.h"
 #include "track/track.h"
 
 static const char USAGE[] =
-    "usage: ndpq status [--date YYYY-MM-DD] [--json] [--config FILE] [--set KEY=VALUE]...\n";
+    "usage: ndpq status [--date YYYY-MM-DD] [--batch BATCH_ID] [--json] [--config FILE] [--set KEY=VALUE]...\n"
+    "--batch shows one batch with its execution history.\n";
 
-enum { O_CONFIG = 300, O_SET, O_DATE, O_JSON };
+enum { O_CONFIG = 300, O_SET, O_DATE, O_JSON, O_BATCH };
+
+static int show_batch(track *t, const char *id, int json)
+{
+    err_t e = {0};
+    track_batch_info bi;
+    if (t->ops->batch_get(t, id, &bi, &e) != 0) {
+        fprintf(stderr, "ndpq status: %s\n", e.msg);
+        return EXIT_FAILED;
+    }
+    track_history *h = NULL;
+    uint32_t n = 0;
+    int rc = t->ops->history(t, id, &h, &n, &e);
+    if (rc == 0 && json) {
+        buf out = {0};
+        jsonw w;
+        jsonw_init(&w, &out);
+        jsonw_obj_begin(&w);
+        jsonw_key(&w, "batch_id");
+        jsonw_str(&w, bi.b.batch_id);
+        jsonw_key(&w, "date");
+        jsonw_str(&w, bi.b.date);
+        jsonw_key(&w, "status");
+        jsonw_str(&w, bi.status);
+        jsonw_key(&w, "file_count");
+        jsonw_int(&w, bi.b.file_count);
+        jsonw_key(&w, "close_reason");
+        jsonw_str(&w, bi.b.close_reason);
+        jsonw_key(&w, "attempts");
+        jsonw_int(&w, bi.attempts);
+        jsonw_key(&w, "error");
+        jsonw_str(&w, bi.error);
+        jsonw_key(&w, "history");
+        jsonw_arr_begin(&w);
+        for (uint32_t i = 0; i < n; i++) {
+            char ts[32];
+            clock_fmt_iso(h[i].ts_us, ts);
+            jsonw_obj_begin(&w);
+            jsonw_key(&w, "time");
+            jsonw_str(&w, ts);
+            jsonw_key(&w, "state");
+            jsonw_str(&w, h[i].state);
+            jsonw_key(&w, "event");
+            jsonw_str(&w, h[i].event);
+            jsonw_key(&w, "detail");
+            jsonw_str(&w, h[i].detail);
+            jsonw_obj_end(&w);
+        }
+        jsonw_arr_end(&w);
+        jsonw_obj_end(&w);
+        buf_putc(&out, '\n');
+        fwrite(out.data, 1, out.len, stdout);
+        buf_free(&out);
+    } else if (rc == 0) {
+        printf("batch %s  date %s  status %s  files %u  reason %s  attempts %d\n", bi.b.batch_id, bi.b.date,
+               bi.status, bi.b.file_count, bi.b.close_reason, bi.attempts);
+        if (bi.error) printf("error: %s\n", bi.error);
+        for (uint32_t i = 0; i < n; i++) {
+            char ts[32];
+            clock_fmt_iso(h[i].ts_us, ts);
+            printf("%s  %-24s %-8s %s\n", ts, h[i].state, h[i].event, h[i].detail ? h[i].detail : "");
+        }
+    } else {
+        fprintf(stderr, "ndpq status: %s\n", e.msg);
+    }
+    for (uint32_t i = 0; i < n; i++) free(h[i].detail);
+    free(h);
+    free(bi.error);
+    return rc == 0 ? EXIT_OK : EXIT_FAILED;
+}
 
 typedef struct {
     track_count *counts;
@@ -118,13 +189,14 @@ int cmd_status(int argc, char **argv)
     static const struct option opts[] = {
         {"date", required_argument, NULL, O_DATE},
         {"json", no_argument, NULL, O_JSON},
+        {"batch", required_argument, NULL, O_BATCH},
         {"config", required_argument, NULL, O_CONFIG},
         {"set", required_argument, NULL, O_SET},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     cli_settings cs = {0};
-    const char *date = NULL;
+    const char *date = NULL, *batch = NULL;
     int json = 0, c;
     optind = 1;
     opterr = 0;
@@ -132,6 +204,7 @@ int cmd_status(int argc, char **argv)
         switch (c) {
         case 'h': fputs(USAGE, stdout); return EXIT_OK;
         case O_JSON: json = 1; break;
+        case O_BATCH: batch = optarg; break;
         case O_CONFIG: cs.file = optarg; break;
         case O_SET:
             if (cli_add_set(&cs, optarg) != 0) {
@@ -158,6 +231,11 @@ int cmd_status(int argc, char **argv)
     if (!t) {
         fprintf(stderr, "ndpq status: %s\n", e.msg);
         return EXIT_FAILED;
+    }
+    if (batch) {
+        int code = show_batch(t, batch, json);
+        t->ops->close(t);
+        return code;
     }
     status_data d = {0};
     int rc = t->ops->counts(t, date, &d.counts, &d.ncounts, &e);

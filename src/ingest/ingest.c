@@ -52,13 +52,25 @@ int ingest_open(ingest *g, const config *cfg, err_t *e)
         g->st = NULL;
         return -1;
     }
+    g->owns = true;
     return 0;
+}
+
+void ingest_attach(ingest *g, const config *cfg, store *st, track *tr)
+{
+    memset(g, 0, sizeof *g);
+    g->cfg = cfg;
+    g->now_us = g->started_us = clock_now_us();
+    clock_fmt_date(g->now_us, g->today);
+    g->st = st;
+    g->tr = tr;
 }
 
 void ingest_close(ingest *g)
 {
-    if (g->tr) g->tr->ops->close(g->tr);
-    if (g->st) g->st->ops->close(g->st);
+    if (g->in_txn) g->tr->ops->rollback(g->tr);
+    if (g->owns && g->tr) g->tr->ops->close(g->tr);
+    if (g->owns && g->st) g->st->ops->close(g->st);
     for (uint32_t i = 0; i < g->nerrors; i++) {
         free(g->errors[i].event);
         free(g->errors[i].message);
@@ -263,12 +275,24 @@ static int on_event(void *ctx, const event_rec *r)
     return 0;
 }
 
-int ingest_events(ingest *g, const char *data, size_t len, err_t *e)
+void ingest_object(ingest *g, const char *bucket, const char *key, int64_t size, const char *where)
 {
-    events_parse(data, len, on_event, g, e);
+    event_rec r = {.kind = EVENT_OBJECT, .where = where, .bucket = bucket, .key = key, .size = size,
+                   .event_name = "ObjectCreated:Put"};
+    on_object(g, &r);
+}
+
+int ingest_settle(ingest *g, err_t *e)
+{
     txn_commit(g);
     for (uint32_t i = 0; i < g->ndates; i++) TRY(ingest_apply_rules(g, g->dates[i], false, e));
     return ingest_write_manifests(g, e);
+}
+
+int ingest_events(ingest *g, const char *data, size_t len, err_t *e)
+{
+    events_parse(data, len, on_event, g, e);
+    return ingest_settle(g, e);
 }
 
 int ingest_apply_rules(ingest *g, const char *date, bool manual, err_t *e)

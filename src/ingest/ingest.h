@@ -39,10 +39,18 @@ typedef struct {
     char **moves;             /* keys to delete after commit (QUARANTINE_MODE=move) */
     uint32_t nmoves, capmoves;
     bool in_txn;
+    bool owns;                /* store and tracking store opened by ingest_open */
 } ingest;
 
 int ingest_open(ingest *g, const config *cfg, err_t *e);
+/* Uses a store and tracking store owned by the caller (the service). */
+void ingest_attach(ingest *g, const config *cfg, store *st, track *tr);
 void ingest_close(ingest *g);
+/* One object-created event, as the service's watcher sees it. */
+void ingest_object(ingest *g, const char *bucket, const char *key, int64_t size, const char *where);
+/* Commits tracked objects, then runs the rules for the dates they touched
+ * and writes manifests (what ingest_events does after parsing). */
+int ingest_settle(ingest *g, err_t *e);
 /* Tracks the events of one input, then runs the rules for each date they
  * touched and writes the manifests. Per-event failures are recorded in the
  * summary, not returned; -1 means the command itself failed. */

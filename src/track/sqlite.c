@@ -30,7 +30,7 @@ static const char SCHEMA[] =
     " date_prefix TEXT NOT NULL, status TEXT NOT NULL, close_reason TEXT NOT NULL,"
     " file_count INTEGER NOT NULL, total_bytes INTEGER NOT NULL,"
     " manifest_key TEXT NOT NULL, manifest_uri TEXT, manifest_written INTEGER NOT NULL DEFAULT 0,"
-    " attempts INTEGER NOT NULL DEFAULT 0, error TEXT, result TEXT,"
+    " attempts INTEGER NOT NULL DEFAULT 0, error TEXT, result TEXT, alerted INTEGER NOT NULL DEFAULT 0,"
     " created_us INTEGER NOT NULL, updated_us INTEGER NOT NULL);"
     "CREATE INDEX IF NOT EXISTS batches_status ON batches(status, date_prefix);"
     "CREATE TABLE IF NOT EXISTS executions("
@@ -477,6 +477,318 @@ static int s_quarantined(track *t, const char *date, uint32_t limit, track_file 
     return rc;
 }
 
+/* Owner tokens are "host:pid:start"; a local owner whose process is gone
+ * (or is another process reusing the pid) is dead, so its work is taken
+ * over at once instead of after the lease. */
+static bool owner_dead(const char *owner)
+{
+    char host[256];
+    if (!owner || gethostname(host, sizeof host) != 0) return false;
+    size_t hl = strlen(host);
+    if (strncmp(owner, host, hl) != 0 || owner[hl] != ':') return false;
+    long pid = 0;
+    unsigned long long start = 0;
+    if (sscanf(owner + hl + 1, "%ld:%llu", &pid, &start) != 2 || pid <= 0) return false;
+    char path[64], buf2[1024];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return true;
+    size_t n = fread(buf2, 1, sizeof buf2 - 1, f);
+    fclose(f);
+    buf2[n] = '\0';
+    const char *p = strrchr(buf2, ')');
+    if (!p) return false;
+    /* Field 22 (starttime) is the 20th after the ")". */
+    unsigned long long st = 0;
+    int field = 2;
+    for (p++; *p && field < 22; p++)
+        if (*p == ' ') field++;
+    if (sscanf(p, "%llu", &st) != 1) return false;
+    return st != start;
+}
+
+static int s_exec_claim(track *t, const char *owner, int64_t now_us, int64_t lease_us, track_exec *out, err_t *e)
+{
+    sq_track *s = (sq_track *)t;
+    memset(out, 0, sizeof *out);
+    TRY(exec_sql(s, "BEGIN IMMEDIATE", e));
+    sqlite3_stmt *st;
+    if (prep(s, "SELECT e.batch_id, e.input, b.manifest_uri, b.date_prefix, e.attempts, e.state, e.owner, "
+                "e.lease_until_us FROM executions e JOIN batches b USING(batch_id) "
+                "WHERE b.manifest_written=1 AND ((e.state='pending' AND e.next_run_us<=?1) OR e.state='running') "
+                "ORDER BY e.state='running' DESC, e.next_run_us, b.seq", &st, e) != 0) {
+        s_rollback(t);
+        return -1;
+    }
+    sqlite3_bind_int64(st, 1, now_us);
+    int rc, found = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *state = (const char *)sqlite3_column_text(st, 5);
+        if (strcmp(state, "running") == 0) {
+            const char *o = (const char *)sqlite3_column_text(st, 6);
+            if (sqlite3_column_int64(st, 7) >= now_us && !owner_dead(o)) continue;
+            out->recovered = true;
+        }
+        col_copy(st, 0, out->batch_id, sizeof out->batch_id);
+        out->input = col_dup(st, 1);
+        out->manifest_uri = col_dup(st, 2);
+        col_copy(st, 3, out->date, sizeof out->date);
+        out->attempts = sqlite3_column_int(st, 4);
+        found = 1;
+        break;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        s_rollback(t);
+        return sq_err(s, e, "claiming an execution");
+    }
+    if (!found) {
+        s_rollback(t);
+        return 1;
+    }
+    if (prep(s, "UPDATE executions SET state='running', owner=?2, lease_until_us=?3, updated_us=?4 "
+                "WHERE batch_id=?1", &st, e) != 0) {
+        s_rollback(t);
+        return -1;
+    }
+    sqlite3_bind_text(st, 1, out->batch_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, owner, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, now_us + lease_us);
+    sqlite3_bind_int64(st, 4, now_us);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE || exec_sql(s, "COMMIT", e) != 0) {
+        s_rollback(t);
+        free(out->input);
+        free(out->manifest_uri);
+        return rc != SQLITE_DONE ? sq_err(s, e, "claiming an execution") : -1;
+    }
+    return 0;
+}
+
+static int s_exec_renew(track *t, const char *batch_id, const char *owner, int64_t lease_until_us, err_t *e)
+{
+    sq_track *s = (sq_track *)t;
+    sqlite3_stmt *st;
+    TRY(prep(s, "UPDATE executions SET lease_until_us=?3 WHERE batch_id=?1 AND owner=?2 AND state='running'",
+             &st, e));
+    sqlite3_bind_text(st, 1, batch_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, owner, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, lease_until_us);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) return sq_err(s, e, "renewing a lease");
+    return sqlite3_changes(s->db) == 1 ? 0 : 1;
+}
+
+static int step_done(sq_track *s, sqlite3_stmt *st, err_t *e, const char *what)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : sq_err(s, e, what);
+}
+
+static int s_exec_transition(track *t, const track_transition *x, err_t *e)
+{
+    sq_track *s = (sq_track *)t;
+    sqlite3_stmt *st;
+    TRY(exec_sql(s, "BEGIN IMMEDIATE", e));
+    int rc = prep(s, "UPDATE executions SET state=?3, attempts=CASE WHEN ?4<0 THEN attempts ELSE ?4 END, "
+                     "next_run_us=?5, updated_us=?6, owner=CASE WHEN ?3='running' THEN owner ELSE NULL END "
+                     "WHERE batch_id=?1 AND owner=?2 AND state='running'", &st, e);
+    if (rc == 0) {
+        sqlite3_bind_text(st, 1, x->batch_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, x->owner, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, x->exec_state, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 4, x->attempts);
+        sqlite3_bind_int64(st, 5, x->next_run_us);
+        sqlite3_bind_int64(st, 6, x->now_us);
+        rc = step_done(s, st, e, "updating an execution");
+    }
+    if (rc == 0 && sqlite3_changes(s->db) != 1) {
+        s_rollback(t);
+        return 1; /* fenced: this runner no longer owns the execution */
+    }
+    if (rc == 0)
+        rc = prep(s, "UPDATE batches SET status=?2, error=?3, result=COALESCE(?4,result), "
+                     "attempts=CASE WHEN ?5<0 THEN attempts ELSE ?5 END, updated_us=?6 WHERE batch_id=?1", &st, e);
+    if (rc == 0) {
+        sqlite3_bind_text(st, 1, x->batch_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, x->batch_status, -1, SQLITE_STATIC);
+        if (x->error) sqlite3_bind_text(st, 3, x->error, -1, SQLITE_STATIC);
+        if (x->result) sqlite3_bind_text(st, 4, x->result, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 5, x->attempts);
+        sqlite3_bind_int64(st, 6, x->now_us);
+        rc = step_done(s, st, e, "updating a batch");
+    }
+    if (rc == 0) rc = prep(s, "UPDATE files SET status=?2, updated_us=?3 WHERE batch_id=?1", &st, e);
+    if (rc == 0) {
+        sqlite3_bind_text(st, 1, x->batch_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, x->batch_status, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, x->now_us);
+        rc = step_done(s, st, e, "updating files");
+    }
+    if (rc == 0) rc = exec_sql(s, "COMMIT", e);
+    if (rc != 0) s_rollback(t);
+    return rc;
+}
+
+static int s_history_add(track *t, const char *batch_id, int64_t ts_us, const char *state, const char *event,
+                         const char *detail, err_t *e)
+{
+    sq_track *s = (sq_track *)t;
+    sqlite3_stmt *st;
+    TRY(prep(s, "INSERT INTO history(batch_id,ts_us,state,event,detail) VALUES(?1,?2,?3,?4,?5)", &st, e));
+    sqlite3_bind_text(st, 1, batch_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, ts_us);
+    sqlite3_bind_text(st, 3, state, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, event, -1, SQLITE_STATIC);
+    if (detail) sqlite3_bind_text(st, 5, detail, -1, SQLITE_STATIC);
+    return step_done(s, st, e, "recording history");
+}
+
+static int s_history(track *t, const char *batch_id, track_history **out, uint32_t *n, err_t *e)
+{
+    sq_track *s = (sq_track *)t;
+    sqlite3_stmt *st;
+    TRY(prep(s, "SELECT ts_us,state,event,detail FROM history WHERE batch_id=?1 ORDER BY id", &st, e));
+    sqlite3_bind_text(st, 1, batch_id, -1, SQLITE_STATIC);
+    track_history *h = NULL;
+    uint32_t cnt = 0, cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (cnt == cap) {
+            cap = cap ? cap * 2 : 16;
+            track_history *nh = realloc(h, cap * sizeof *nh);
+            if (!nh) break;
+            h = nh;
+        }
+        h[cnt].ts_us = sqlite3_column_int64(st, 0);
+        col_copy(st, 1, h[cnt].state, sizeof h[cnt].state);
+        col_copy(st, 2, h[cnt].event, sizeof h[cnt].event);
+        h[cnt].detail = sqlite3_column_type(st, 3) == SQLITE_NULL ? NULL : col_dup(st, 3);
+        cnt++;
+    }
+    sqlite3_finalize(st);
+    *out = h;
+    *n = cnt;
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) return sq_err(s, e, "reading history");
+    return 0;
+}
+
+static int s_exec_outstanding(track *t, int64_t now_us, uint32_t *runnable, uint32_t *waiting, int64_t *next_us,
+                              err_t *e)
+{
+    sq_track *s = (sq_track *)t;
+    sqlite3_stmt *st;
+    TRY(prep(s, "SELECT sum(state='running' OR next_run_us<=?1), sum(state='pending' AND next_run_us>?1), "
+                "min(CASE WHEN state='pending' THEN next_run_us END) FROM executions "
+                "WHERE state IN ('pending','running')", &st, e));
+    sqlite3_bind_int64(st, 1, now_us);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *runnable = (uint32_t)sqlite3_column_int64(st, 0);
+        *waiting = (uint32_t)sqlite3_column_int64(st, 1);
+        *next_us = sqlite3_column_type(st, 2) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 2);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 0 : sq_err(s, e, "counting executions");
+}
+
+static int s_redrive(track *t, const char *batch_id, int64_t now_us, uint32_t *n, err_t *e)
+{
+    sq_track *s = (sq_track *)t;
+    sqlite3_stmt *st;
+    *n = 0;
+    TRY(exec_sql(s, "BEGIN IMMEDIATE", e));
+    int rc = exec_sql(s, "CREATE TEMP TABLE IF NOT EXISTS redrive(batch_id TEXT PRIMARY KEY); DELETE FROM redrive;", e);
+    if (rc == 0) rc = prep(s, "INSERT INTO redrive SELECT batch_id FROM batches WHERE status='failed' "
+                              "AND (?1 IS NULL OR batch_id=?1)", &st, e);
+    if (rc == 0) {
+        if (batch_id) sqlite3_bind_text(st, 1, batch_id, -1, SQLITE_STATIC);
+        rc = step_done(s, st, e, "selecting failed batches");
+        *n = (uint32_t)sqlite3_changes(s->db);
+    }
+    if (rc == 0) rc = prep(s, "UPDATE executions SET state='pending', attempts=0, next_run_us=?1, owner=NULL, "
+                              "updated_us=?1 WHERE batch_id IN (SELECT batch_id FROM redrive)", &st, e);
+    if (rc == 0) {
+        sqlite3_bind_int64(st, 1, now_us);
+        rc = step_done(s, st, e, "redriving executions");
+    }
+    if (rc == 0) rc = prep(s, "UPDATE batches SET status='manifested', attempts=0, alerted=0, updated_us=?1 "
+                              "WHERE batch_id IN (SELECT batch_id FROM redrive)", &st, e);
+    if (rc == 0) {
+        sqlite3_bind_int64(st, 1, now_us);
+        rc = step_done(s, st, e, "redriving batches");
+    }
+    if (rc == 0) rc = prep(s, "UPDATE files SET status='manifested', updated_us=?1 "
+                              "WHERE batch_id IN (SELECT batch_id FROM redrive)", &st, e);
+    if (rc == 0) {
+        sqlite3_bind_int64(st, 1, now_us);
+        rc = step_done(s, st, e, "redriving files");
+    }
+    if (rc == 0) rc = prep(s, "INSERT INTO history(batch_id,ts_us,state,event,detail) "
+                              "SELECT batch_id, ?1, 'Redrive', 'entered', 'ndpq retry' FROM redrive", &st, e);
+    if (rc == 0) {
+        sqlite3_bind_int64(st, 1, now_us);
+        rc = step_done(s, st, e, "recording history");
+    }
+    if (rc == 0) rc = exec_sql(s, "COMMIT", e);
+    if (rc != 0) s_rollback(t);
+    return rc;
+}
+
+static int s_unalerted(track *t, char ***ids, uint32_t *n, err_t *e)
+{
+    sq_track *s = (sq_track *)t;
+    sqlite3_stmt *st;
+    TRY(prep(s, "SELECT batch_id FROM batches WHERE status='failed' AND alerted=0 ORDER BY seq", &st, e));
+    char **a = NULL;
+    uint32_t cnt = 0, cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (cnt == cap) {
+            cap = cap ? cap * 2 : 8;
+            char **na = realloc(a, cap * sizeof *na);
+            if (!na) break;
+            a = na;
+        }
+        a[cnt++] = col_dup(st, 0);
+    }
+    sqlite3_finalize(st);
+    *ids = a;
+    *n = cnt;
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sq_err(s, e, "reading failed batches");
+}
+
+static int s_mark_alerted(track *t, const char *batch_id, err_t *e)
+{
+    sq_track *s = (sq_track *)t;
+    sqlite3_stmt *st;
+    TRY(prep(s, "UPDATE batches SET alerted=1 WHERE batch_id=?1", &st, e));
+    sqlite3_bind_text(st, 1, batch_id, -1, SQLITE_STATIC);
+    return step_done(s, st, e, "marking an alert sent");
+}
+
+static int s_batch_get(track *t, const char *batch_id, track_batch_info *out, err_t *e)
+{
+    sq_track *s = (sq_track *)t;
+    sqlite3_stmt *st;
+    memset(out, 0, sizeof *out);
+    TRY(prep(s, "SELECT " BATCH_COLS ",status,error,attempts FROM batches WHERE batch_id=?1", &st, e));
+    sqlite3_bind_text(st, 1, batch_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        row_batch(st, &out->b);
+        col_copy(st, 7, out->status, sizeof out->status);
+        out->error = sqlite3_column_type(st, 8) == SQLITE_NULL ? NULL : col_dup(st, 8);
+        out->attempts = sqlite3_column_int(st, 9);
+    }
+    sqlite3_finalize(st);
+    if (rc == SQLITE_DONE) return err_set(e, ERR_INPUT, "no batch %s", batch_id);
+    return rc == SQLITE_ROW ? 0 : sq_err(s, e, "reading a batch");
+}
+
 static void s_close(track *t)
 {
     sq_track *s = (sq_track *)t;
@@ -489,7 +801,9 @@ static void s_close(track *t)
 
 static const track_ops SQLITE_OPS = {
     s_begin, s_commit, s_rollback, s_add_file, s_pending, s_pending_dates, s_create_batch,
-    s_unwritten, s_batch_uris, s_manifest_written, s_counts, s_batches, s_quarantined, s_close,
+    s_unwritten, s_batch_uris, s_manifest_written, s_counts, s_batches, s_quarantined,
+    s_exec_claim, s_exec_renew, s_exec_transition, s_history_add, s_history, s_exec_outstanding,
+    s_redrive, s_unalerted, s_mark_alerted, s_batch_get, s_close,
 };
 
 track *track_sqlite_open(const char *path, err_t *e)

@@ -58,6 +58,32 @@ typedef struct {
 } track_batch_info;
 
 typedef struct {
+    char batch_id[64];
+    char *input;          /* the seed's execution input JSON */
+    char *manifest_uri;
+    char date[11];
+    int attempts;         /* failed attempts so far */
+    bool recovered;       /* taken over from a dead or expired owner */
+} track_exec;
+
+typedef struct {
+    const char *batch_id, *owner;
+    const char *batch_status;   /* processing | completed | failed | manifested */
+    const char *exec_state;     /* running | succeeded | failed | pending */
+    const char *error;          /* kept on the batch; NULL clears it */
+    const char *result;         /* job report on success */
+    int attempts;               /* -1 keeps the count */
+    int64_t next_run_us;        /* with exec_state pending */
+    int64_t now_us;
+} track_transition;
+
+typedef struct {
+    int64_t ts_us;
+    char state[40], event[16];
+    char *detail;
+} track_history;
+
+typedef struct {
     /* Write transactions (serialized across processes). */
     int (*begin)(track *t, err_t *e);
     int (*commit)(track *t, err_t *e);
@@ -84,6 +110,27 @@ typedef struct {
     int (*batches)(track *t, const char *date, uint32_t limit, track_batch_info **out, uint32_t *n, err_t *e);
     int (*quarantined)(track *t, const char *date, uint32_t limit, track_file **out, char ***reasons,
                        uint32_t *n, err_t *e);
+
+    /* Workflow executions (Step Functions' durable state). Writes by a runner
+     * are fenced by its owner token: they return 1 when it lost the lease. */
+    /* Claims one runnable execution (pending and due, or running with an
+     * expired lease or a dead local owner); 1 when there is none. */
+    int (*exec_claim)(track *t, const char *owner, int64_t now_us, int64_t lease_us, track_exec *out, err_t *e);
+    int (*exec_renew)(track *t, const char *batch_id, const char *owner, int64_t lease_until_us, err_t *e);
+    /* Moves the batch and its files to status, and the execution to state. */
+    int (*exec_transition)(track *t, const track_transition *tr, err_t *e);
+    int (*history_add)(track *t, const char *batch_id, int64_t ts_us, const char *state, const char *event,
+                       const char *detail, err_t *e);
+    int (*history)(track *t, const char *batch_id, track_history **out, uint32_t *n, err_t *e);
+    /* Executions not finished yet: *runnable due now, *waiting later; *next_us the earliest due time. */
+    int (*exec_outstanding)(track *t, int64_t now_us, uint32_t *runnable, uint32_t *waiting, int64_t *next_us,
+                            err_t *e);
+    /* Failed batches (one, or all with NULL) back to run; returns the count in *n. */
+    int (*redrive)(track *t, const char *batch_id, int64_t now_us, uint32_t *n, err_t *e);
+    /* Failed batches whose alert was not sent yet; and marking it sent. */
+    int (*unalerted)(track *t, char ***batch_ids, uint32_t *n, err_t *e);
+    int (*mark_alerted)(track *t, const char *batch_id, err_t *e);
+    int (*batch_get)(track *t, const char *batch_id, track_batch_info *out, err_t *e);
     void (*close)(track *t);
 } track_ops;
 

@@ -1,0 +1,119 @@
+#include "workflow/alert.h"
+
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+
+static int append_line(const char *path, const char *json, err_t *e)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    RETURN_SYSERR_IF(fd < 0, e, ERR_IO, "cannot open %s", path);
+    size_t n = strlen(json);
+    char *line = malloc(n + 1);
+    if (!line) {
+        close(fd);
+        return err_set(e, ERR_NOMEM, "out of memory");
+    }
+    memcpy(line, json, n);
+    line[n] = '\n';
+    /* One write, so concurrent writers never interleave lines. */
+    ssize_t w = write(fd, line, n + 1);
+    free(line);
+    int rc = (w == (ssize_t)(n + 1) && fsync(fd) == 0) ? 0 : err_sys(e, ERR_IO, "cannot write %s", path);
+    close(fd);
+    return rc;
+}
+
+static size_t discard(char *p, size_t s, size_t n, void *u)
+{
+    (void)p;
+    (void)u;
+    return s * n;
+}
+
+static void post_webhook(const char *url, const char *json)
+{
+    static int inited;
+    if (!inited) {
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        inited = 1;
+    }
+    for (int attempt = 1; attempt <= 4; attempt++) {
+        CURL *c = curl_easy_init();
+        if (!c) return;
+        struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+        CURLcode rc = curl_easy_perform(c);
+        long status = 0;
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        curl_slist_free_all(h);
+        curl_easy_cleanup(c);
+        if (rc == CURLE_OK && status >= 200 && status < 300) {
+            log_info("alert posted to %s (HTTP %ld)", url, status);
+            return;
+        }
+        log_warn("alert POST to %s failed (attempt %d): %s, HTTP %ld", url, attempt,
+                 rc == CURLE_OK ? "bad status" : curl_easy_strerror(rc), status);
+        /* A 4xx other than 429 will not get better with retries. */
+        if (rc == CURLE_OK && status >= 400 && status < 500 && status != 429) return;
+        if (attempt < 4) {
+            struct timespec ts = {0, 250000000L << (attempt - 1)};
+            if (ts.tv_nsec >= 1000000000L) { ts.tv_sec = ts.tv_nsec / 1000000000L; ts.tv_nsec %= 1000000000L; }
+            nanosleep(&ts, NULL);
+        }
+    }
+}
+
+static void run_command(const char *cmd, const char *json)
+{
+    int p[2];
+    if (pipe(p) != 0) return;
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(p[0]);
+        close(p[1]);
+        return;
+    }
+    if (pid == 0) {
+        dup2(p[0], STDIN_FILENO);
+        close(p[0]);
+        close(p[1]);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    close(p[0]);
+    signal(SIGPIPE, SIG_IGN);
+    size_t n = strlen(json);
+    ssize_t w = write(p[1], json, n);
+    ssize_t w2 = write(p[1], "\n", 1);
+    (void)w;
+    (void)w2;
+    close(p[1]);
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) log_warn("ALERT_COMMAND exited with status %d", st);
+}
+
+int alert_send(const config *c, const char *json, err_t *e)
+{
+    char path[CONFIG_STR + 32];
+    snprintf(path, sizeof path, "%s/alerts.jsonl", c->home);
+    TRY(append_line(path, json, e));
+    if (*c->alert_webhook) post_webhook(c->alert_webhook, json);
+    if (*c->alert_command) run_command(c->alert_command, json);
+    return 0;
+}
