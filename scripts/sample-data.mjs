@@ -7,7 +7,8 @@ let seed = 42;
 const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
 const pick = (a) => a[Math.floor(rnd() * a.length)];
 for (const date of dates) {
-  for (let f = 1; f <= 3; f++) {
+  const files = date === dates[dates.length - 1] ? 9 : 3;
+  for (let f = 1; f <= files; f++) {
     const lines = [];
     for (let i = 0; i < 200; i++) {
       const ev = {
