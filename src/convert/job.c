@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -353,6 +354,29 @@ static void remove_stale_parts(job *j)
     closedir(d);
 }
 
+/* Hidden temp parts of a job that died (SIGKILL, power loss) are garbage:
+ * remove those whose writer process is gone. */
+static void remove_orphan_temps(const job *j)
+{
+    if (j->s->out_file) return;
+    DIR *d = opendir(j->s->out_dir);
+    if (!d) return;
+    char prefix[512];
+    snprintf(prefix, sizeof prefix, ".%s%spart-", j->s->part_stem ? j->s->part_stem : "", j->s->part_stem ? "-" : "");
+    size_t pl = strlen(prefix);
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (strncmp(de->d_name, prefix, pl) != 0) continue;
+        const char *t = strstr(de->d_name, ".tmp-");
+        long pid = t ? strtol(t + 5, NULL, 10) : 0;
+        if (pid <= 0 || (kill((pid_t)pid, 0) == 0 || errno != ESRCH)) continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", j->s->out_dir, de->d_name);
+        if (unlink(path) == 0) log_info("removed temp file %s of a dead job", path);
+    }
+    closedir(d);
+}
+
 static void sync_dir(const char *path)
 {
     char *copy = strdup(path);
@@ -433,6 +457,7 @@ int job_run(const job_opts *o, const job_spec *s, job_report *r)
     if (rc != 0) err_set(e, ERR_NOMEM, "out of memory");
     if (rc == 0) rc = resolve_inputs(&j, e);
     if (rc == 0 && !s->out_file) rc = mkdirs(s->out_dir, e);
+    if (rc == 0) remove_orphan_temps(&j);
     if (rc == 0 && s->out_file) {
         char *d = strdup(s->out_file), *slash = d ? strrchr(d, '/') : NULL;
         if (slash && slash != d) {
