@@ -70,8 +70,13 @@ int uri_abs_path(const char *path, buf *out, err_t *e)
 int uri_to_path(const char *s, buf *out, err_t *e)
 {
     buf_reset(out);
+    /* A URI starts with a scheme: a letter, then letters, digits, + - . */
     const char *colon = strstr(s, "://");
-    if (!colon) return uri_abs_path(s, out, e);
+    bool scheme = colon && colon > s && ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z'));
+    for (const char *p = s; scheme && p < colon; p++)
+        scheme = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                 *p == '+' || *p == '-' || *p == '.';
+    if (!scheme) return uri_abs_path(s, out, e);
     size_t slen = (size_t)(colon - s);
     if (slen == 4 && strncmp(s, "file", 4) == 0) {
         const char *p = colon + 3;
