@@ -202,6 +202,17 @@ static int on_object(ingest *g, const event_rec *r)
         add_error(g, r->message_id, r->where, msg);
         return 0;
     }
+    /* A repeat is a no-op before anything else: the object may be gone
+     * (moved to quarantine, cleaned up after completion). */
+    bool known = false;
+    if (g->tr->ops->file_known(g->tr, r->bucket, r->key, &known, &e) != 0) {
+        add_error(g, r->message_id, r->where, e.msg);
+        return 0;
+    }
+    if (known) {
+        g->duplicates++; /* a read: nothing to commit */
+        return 0;
+    }
     store_stat st;
     if (g->st->ops->stat(g->st, r->bucket, r->key, &st, &e) != 0) {
         snprintf(msg, sizeof msg, "object %s/%s: %s", r->bucket, r->key, e.msg);
@@ -425,10 +436,18 @@ int ingest_write_manifests(ingest *g, err_t *e)
             rc = buf_cstr(&input) ? g->tr->ops->manifest_written(g->tr, bs[i].batch_id, (char *)muri.data,
                                                                  (char *)input.data, e)
                                   : err_set(e, ERR_NOMEM, "out of memory");
+            if (rc == 0) {
+                push_str(&g->manifests, &g->nmanifests, &g->capmanifests, (char *)muri.data);
+                log_info("manifest %s (%u files)", (char *)muri.data, nu);
+            }
+            if (rc == 1) rc = 0; /* another process wrote and reports it */
         }
-        if (rc == 0) {
-            push_str(&g->manifests, &g->nmanifests, &g->capmanifests, (char *)muri.data);
-            log_info("manifest %s (%u files)", (char *)muri.data, nu);
+        if (rc != 0) {
+            /* The batch is durable; its manifest is written by the next run. */
+            char where[128];
+            snprintf(where, sizeof where, "manifest of %s", bs[i].batch_id);
+            add_error(g, NULL, where, e->msg);
+            rc = 0;
         }
         track_strings_free(uris, nu);
         buf_free(&body);

@@ -106,6 +106,20 @@ static int s_add_file(track *t, const track_file_in *f, bool *inserted, err_t *e
     return 0;
 }
 
+static int s_file_known(track *t, const char *bucket, const char *key, bool *known, err_t *e)
+{
+    sq_track *s = (sq_track *)t;
+    sqlite3_stmt *st;
+    TRY(prep(s, "SELECT 1 FROM files WHERE bucket=?1 AND key=?2", &st, e));
+    sqlite3_bind_text(st, 1, bucket, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sq_err(s, e, "looking up a file");
+    *known = rc == SQLITE_ROW;
+    return 0;
+}
+
 void track_files_free(track_file *f, uint32_t n)
 {
     for (uint32_t i = 0; f && i < n; i++) {
@@ -370,19 +384,37 @@ static int s_manifest_written(track *t, const char *batch_id, const char *manife
 {
     sq_track *s = (sq_track *)t;
     sqlite3_stmt *st;
-    TRY(prep(s, "UPDATE batches SET manifest_written=1, manifest_uri=?2 WHERE batch_id=?1", &st, e));
+    TRY(exec_sql(s, "BEGIN IMMEDIATE", e));
+    if (prep(s, "UPDATE batches SET manifest_written=1, manifest_uri=?2 WHERE batch_id=?1 AND manifest_written=0",
+             &st, e) != 0) {
+        s_rollback(t);
+        return -1;
+    }
     sqlite3_bind_text(st, 1, batch_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, manifest_uri, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) return sq_err(s, e, "marking a manifest written");
-    TRY(prep(s, "UPDATE executions SET input=?2 WHERE batch_id=?1", &st, e));
+    if (rc != SQLITE_DONE) {
+        s_rollback(t);
+        return sq_err(s, e, "marking a manifest written");
+    }
+    if (sqlite3_changes(s->db) == 0) {
+        s_rollback(t);
+        return 1; /* another process wrote it first */
+    }
+    if (prep(s, "UPDATE executions SET input=?2 WHERE batch_id=?1", &st, e) != 0) {
+        s_rollback(t);
+        return -1;
+    }
     sqlite3_bind_text(st, 1, batch_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, exec_input, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) return sq_err(s, e, "recording the execution input");
-    return 0;
+    if (rc != SQLITE_DONE) {
+        s_rollback(t);
+        return sq_err(s, e, "recording the execution input");
+    }
+    return exec_sql(s, "COMMIT", e);
 }
 
 static int s_counts(track *t, const char *date, track_count **out, uint32_t *n, err_t *e)
@@ -800,7 +832,7 @@ static void s_close(track *t)
 }
 
 static const track_ops SQLITE_OPS = {
-    s_begin, s_commit, s_rollback, s_add_file, s_pending, s_pending_dates, s_create_batch,
+    s_begin, s_commit, s_rollback, s_add_file, s_file_known, s_pending, s_pending_dates, s_create_batch,
     s_unwritten, s_batch_uris, s_manifest_written, s_counts, s_batches, s_quarantined,
     s_exec_claim, s_exec_renew, s_exec_transition, s_history_add, s_history, s_exec_outstanding,
     s_redrive, s_unalerted, s_mark_alerted, s_batch_get, s_close,

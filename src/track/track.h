@@ -90,6 +90,8 @@ typedef struct {
     void (*rollback)(track *t);
     /* Insert-if-absent on bucket + key; *inserted is false for a repeat. */
     int (*add_file)(track *t, const track_file_in *f, bool *inserted, err_t *e);
+    /* Whether bucket + key is tracked already (any status). */
+    int (*file_known)(track *t, const char *bucket, const char *key, bool *known, err_t *e);
     /* Oldest pending files of a date, at most limit. */
     int (*pending)(track *t, const char *date, uint32_t limit, track_file **out, uint32_t *n, err_t *e);
     /* Dates that have pending files, ascending. */
@@ -103,6 +105,7 @@ typedef struct {
     /* Batches whose manifest is not written yet. */
     int (*unwritten)(track *t, track_batch **out, uint32_t *n, err_t *e);
     int (*batch_uris)(track *t, const char *batch_id, char ***uris, uint32_t *n, err_t *e);
+    /* Marks the manifest written; returns 1 if another process already did. */
     int (*manifest_written)(track *t, const char *batch_id, const char *manifest_uri, const char *exec_input,
                             err_t *e);
     /* Reporting. */
