@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 static bool keep_in_path(unsigned char c)
@@ -78,7 +79,7 @@ int uri_to_path(const char *s, buf *out, err_t *e)
                  *p == '+' || *p == '-' || *p == '.';
     if (!scheme) return uri_abs_path(s, out, e);
     size_t slen = (size_t)(colon - s);
-    if (slen == 4 && strncmp(s, "file", 4) == 0) {
+    if (slen == 4 && strncasecmp(s, "file", 4) == 0) {
         const char *p = colon + 3;
         if (strncmp(p, "localhost/", 10) == 0) p += 9;
         RETURN_ERROR_IF(*p != '/', e, ERR_INPUT, "unsupported file URI (needs an absolute path): %s", s);
@@ -86,7 +87,7 @@ int uri_to_path(const char *s, buf *out, err_t *e)
         RETURN_ERROR_IF(!buf_cstr(out), e, ERR_NOMEM, "out of memory");
         return 0;
     }
-    if (slen == 2 && strncmp(s, "s3", 2) == 0)
+    if (slen == 2 && strncasecmp(s, "s3", 2) == 0)
         return err_set(e, ERR_UNSUPPORTED, "s3:// inputs are not supported yet: %s", s);
     return err_set(e, ERR_UNSUPPORTED, "unsupported URI scheme: %s", s);
 }

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hash.h"
+
 void manifest_free(manifest *m)
 {
     for (uint32_t i = 0; i < m->n; i++) free(m->uris[i]);
@@ -11,24 +13,50 @@ void manifest_free(manifest *m)
     memset(m, 0, sizeof *m);
 }
 
-static int add_uri(manifest *m, const char *s, err_t *e)
+/* Set of entries seen, to drop repeats in O(1) each. */
+typedef struct {
+    uint32_t *slots; /* index + 1 into m->uris */
+    uint32_t mask;
+} seen_set;
+
+static int seen_grow(seen_set *h, const manifest *m)
 {
-    for (uint32_t i = 0; i < m->n; i++)
-        if (strcmp(m->uris[i], s) == 0) { m->duplicates++; return 0; }
+    uint32_t n = h->mask ? (h->mask + 1) * 2 : 1024;
+    uint32_t *s = calloc(n, sizeof *s);
+    if (!s) return -1;
+    for (uint32_t i = 0; i < m->n; i++) {
+        uint32_t j = (uint32_t)hash_bytes(m->uris[i], strlen(m->uris[i])) & (n - 1);
+        while (s[j]) j = (j + 1) & (n - 1);
+        s[j] = i + 1;
+    }
+    free(h->slots);
+    h->slots = s;
+    h->mask = n - 1;
+    return 0;
+}
+
+static int add_uri(manifest *m, seen_set *h, const char *s, err_t *e)
+{
+    if ((uint64_t)(m->n + 1) * 2 > (uint64_t)h->mask + 1)
+        RETURN_ERROR_IF(seen_grow(h, m) != 0, e, ERR_NOMEM, "out of memory");
+    uint32_t j = (uint32_t)hash_bytes(s, strlen(s)) & h->mask;
+    for (; h->slots[j]; j = (j + 1) & h->mask)
+        if (strcmp(m->uris[h->slots[j] - 1], s) == 0) { m->duplicates++; return 0; }
     char **u = realloc(m->uris, (m->n + 1) * sizeof *u);
     RETURN_ERROR_IF(!u, e, ERR_NOMEM, "out of memory");
     m->uris = u;
     m->uris[m->n] = strdup(s);
     RETURN_ERROR_IF(!m->uris[m->n], e, ERR_NOMEM, "out of memory");
-    m->n++;
+    h->slots[j] = ++m->n;
     return 0;
 }
 
 int manifest_parse(const char *text, size_t len, const char *source, manifest *m, err_t *e)
 {
     memset(m, 0, sizeof *m);
+    seen_set seen = {0};
     json_error_t je;
-    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+    json_t *root = json_loadb(text, len, 0, &je);
     RETURN_ERROR_IF(!root, e, ERR_INPUT, "manifest %s is not valid JSON (line %d: %s)", source,
                     je.line, je.text);
     int rc = 0;
@@ -53,10 +81,11 @@ int manifest_parse(const char *text, size_t len, const char *source, manifest *m
                              source, i, k);
                 goto out;
             }
-            if ((rc = add_uri(m, json_string_value(uri), e)) != 0) goto out;
+            if ((rc = add_uri(m, &seen, json_string_value(uri), e)) != 0) goto out;
         }
     }
 out:
+    free(seen.slots);
     json_decref(root);
     if (rc != 0) manifest_free(m);
     return rc;

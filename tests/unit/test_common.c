@@ -1,0 +1,466 @@
+/* common/: date, uri, jsonw, buf, arena. */
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "common/arena.h"
+#include "common/buf.h"
+#include "common/date.h"
+#include "common/err.h"
+#include "common/jsonw.h"
+#include "common/uri.h"
+#include "test.h"
+
+/* ---- date ---- */
+
+static bool find(const char *s, char *out)
+{
+    memset(out, 'X', 11);
+    return date_find(s, strlen(s), out);
+}
+
+static void test_date_valid(void)
+{
+    CHECK(date_valid(2024, 2, 29));    /* leap year */
+    CHECK(!date_valid(2023, 2, 29));
+    CHECK(date_valid(2000, 2, 29));    /* divisible by 400 */
+    CHECK(!date_valid(1900, 2, 29));   /* divisible by 100 only */
+    CHECK(date_valid(2023, 2, 28));
+    CHECK(date_valid(2024, 12, 31));
+    CHECK(!date_valid(2024, 4, 31));
+    CHECK(date_valid(2024, 4, 30));
+    CHECK(!date_valid(2024, 13, 1));
+    CHECK(!date_valid(2024, 0, 1));
+    CHECK(!date_valid(2024, 1, 0));
+    CHECK(!date_valid(2024, 1, 32));
+    CHECK(date_is_ymd("2024-02-29", 10));
+    CHECK(!date_is_ymd("2024-02-29", 9));
+    CHECK(!date_is_ymd("2024/02/29", 10));
+    CHECK(!date_is_ymd("2024-2-290", 10));
+    CHECK(!date_is_ymd("2024-02-3x", 10));
+}
+
+static void test_date_find(void)
+{
+    char out[11];
+    CHECK(find("s3://bucket/manifests/2024-02-29/batch.json", out));
+    CHECK_STR(out, "2024-02-29");
+    CHECK(find("2023-02-29_2023-03-01.json", out)); /* the first *valid* date */
+    CHECK_STR(out, "2023-03-01");
+    CHECK(find("/m/9999-99-99/2024-01-31", out));
+    CHECK_STR(out, "2024-01-31");
+    CHECK(find("2024-12-31", out));               /* the whole string */
+    CHECK_STR(out, "2024-12-31");
+    CHECK(find("x-2024-06-15", out));
+    CHECK_STR(out, "2024-06-15");
+    CHECK(!find("", out));
+    CHECK(!find("no date here", out));
+    CHECK(!find("2024-06-1", out));
+    CHECK(!find("2024-13-01 2024-02-30 1900-02-29", out));
+    /* n bounds the search. */
+    CHECK(!date_find("2024-06-15", 9, out));
+    CHECK(date_find("..2024-06-15..", 12, out));
+    CHECK_STR(out, "2024-06-15");
+}
+
+/* ---- uri ---- */
+
+static void test_uri_from_path(void)
+{
+    buf b = {0};
+    uri_from_path("/data/in/a.ndjson", &b);
+    CHECK_STR(buf_cstr(&b), "file:///data/in/a.ndjson");
+    buf_reset(&b);
+    uri_from_path("/a b/c%d#e?f", &b);
+    CHECK_STR(buf_cstr(&b), "file:///a%20b/c%25d%23e%3Ff");
+    buf_reset(&b);
+    uri_from_path("/d/\xC3\xA9t\xC3\xA9.json", &b);
+    CHECK_STR(buf_cstr(&b), "file:///d/%C3%A9t%C3%A9.json");
+    buf_reset(&b);
+    uri_from_path("/x/A-Z_a.z~0-9", &b);
+    CHECK_STR(buf_cstr(&b), "file:///x/A-Z_a.z~0-9");
+    buf_reset(&b);
+    uri_from_path("/t\tn\n\"<>\\^`{|}", &b);
+    CHECK_STR(buf_cstr(&b), "file:///t%09n%0A%22%3C%3E%5C%5E%60%7B%7C%7D");
+    buf_free(&b);
+}
+
+static void check_to_path(const char *in, const char *want, int line)
+{
+    buf b = {0};
+    err_t e;
+    err_clear(&e);
+    int rc = uri_to_path(in, &b, &e);
+    if (test_check_int(rc, 0, __FILE__, line, "uri_to_path", "0"))
+        test_check_str(buf_cstr(&b), want, __FILE__, line, "path", "want");
+    else
+        test_failf(__FILE__, line, "  for %s: %s", in, e.msg);
+    buf_free(&b);
+}
+#define CHECK_TO_PATH(in, want) check_to_path((in), (want), __LINE__)
+
+static void check_to_path_err(const char *in, err_code want, int line)
+{
+    buf b = {0};
+    err_t e;
+    err_clear(&e);
+    int rc = uri_to_path(in, &b, &e);
+    test_check_int(rc, -1, __FILE__, line, "uri_to_path", "-1");
+    test_check_int(e.code, want, __FILE__, line, "e.code", "want");
+    test_check(e.msg[0] != '\0', __FILE__, line, "error has a message");
+    buf_free(&b);
+}
+#define CHECK_TO_PATH_ERR(in, code) check_to_path_err((in), (code), __LINE__)
+
+static void test_uri_to_path(void)
+{
+    CHECK_TO_PATH("file:///a%20b", "/a b");
+    CHECK_TO_PATH("file:///data/in/x.ndjson", "/data/in/x.ndjson");
+    CHECK_TO_PATH("file://localhost/x", "/x");
+    CHECK_TO_PATH("file:///%C3%A9%c3%a9", "/\xC3\xA9\xC3\xA9");
+    CHECK_TO_PATH("file:///a+b", "/a+b");          /* no form decoding in file URIs */
+    CHECK_TO_PATH("/abs/path.ndjson", "/abs/path.ndjson");
+    CHECK_TO_PATH("/abs/with%20percent", "/abs/with%20percent"); /* plain paths are not decoded */
+
+    char cwd[4096];
+    if (CHECK(getcwd(cwd, sizeof cwd) != NULL)) {
+        char want[4200];
+        snprintf(want, sizeof want, "%s/rel/x.ndjson", strcmp(cwd, "/") ? cwd : "");
+        CHECK_TO_PATH("rel/x.ndjson", want);
+    }
+
+    CHECK_TO_PATH_ERR("s3://bucket/key.ndjson", ERR_UNSUPPORTED);
+    CHECK_TO_PATH_ERR("http://example.com/x", ERR_UNSUPPORTED);
+    CHECK_TO_PATH_ERR("file:///a%zz", ERR_INPUT);
+    CHECK_TO_PATH_ERR("file:///a%2", ERR_INPUT);
+    CHECK_TO_PATH_ERR("file:///a%", ERR_INPUT);
+    CHECK_TO_PATH_ERR("file:///a%00b", ERR_INPUT);
+    CHECK_TO_PATH_ERR("file://otherhost/x", ERR_INPUT);
+
+    /* Round trip through uri_from_path for awkward names. */
+    const char *paths[] = {"/a b/c", "/100%/#1", "/\xC3\xA9/\xF0\x9F\x98\x80", "/q?x=1&y=2", "/+plus+"};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        buf u = {0};
+        uri_from_path(paths[i], &u);
+        check_to_path(buf_cstr(&u), paths[i], __LINE__);
+        buf_free(&u);
+    }
+}
+
+/* A plain absolute path that happens to contain "://" is still a path: an
+ * RFC 3986 scheme starts with a letter and has no '/'. */
+static void test_uri_to_path_plain_path_with_colon_slashes(void)
+{
+    CHECK_TO_PATH("/data/odd://name.ndjson", "/data/odd://name.ndjson");
+    char cwd[4096], want[4200];
+    if (CHECK(getcwd(cwd, sizeof cwd) != NULL)) {
+        const char *base = strcmp(cwd, "/") ? cwd : "";
+        snprintf(want, sizeof want, "%s/rel/odd://x", base);
+        CHECK_TO_PATH("rel/odd://x", want);
+        snprintf(want, sizeof want, "%s/3s://x", base); /* a scheme starts with a letter */
+        CHECK_TO_PATH("3s://x", want);
+    }
+}
+
+static void check_decode(const char *in, bool plus, const char *want, size_t wlen, int line)
+{
+    buf b = {0};
+    err_t e;
+    err_clear(&e);
+    int rc = uri_decode(in, strlen(in), plus, &b, &e);
+    if (test_check_int(rc, 0, __FILE__, line, "uri_decode", "0"))
+        test_check_mem(b.data, b.len, want, wlen, __FILE__, line, "decoded", "want");
+    buf_free(&b);
+}
+#define CHECK_DECODE(in, plus, want) check_decode((in), (plus), (want), sizeof(want) - 1, __LINE__)
+
+static void check_decode_err(const char *in, int line)
+{
+    buf b = {0};
+    err_t e;
+    err_clear(&e);
+    int rc = uri_decode(in, strlen(in), false, &b, &e);
+    test_check_int(rc, -1, __FILE__, line, "uri_decode", "-1");
+    test_check(e.msg[0] != '\0', __FILE__, line, "error has a message");
+    buf_free(&b);
+}
+#define CHECK_DECODE_ERR(in) check_decode_err((in), __LINE__)
+
+static void test_uri_decode(void)
+{
+    CHECK_DECODE("", false, "");
+    CHECK_DECODE("abc", false, "abc");
+    CHECK_DECODE("%41%42%7e", false, "AB~");
+    CHECK_DECODE("a+b%2Bc", true, "a b+c");
+    CHECK_DECODE("a+b%2Bc", false, "a+b+c");
+    CHECK_DECODE("%e2%82%AC", false, "\xE2\x82\xAC");
+    CHECK_DECODE("%25%32%30", false, "%20"); /* decoded once only */
+    CHECK_DECODE("%FF", false, "\xFF");
+    CHECK_DECODE_ERR("%");
+    CHECK_DECODE_ERR("%4");
+    CHECK_DECODE_ERR("a%4");
+    CHECK_DECODE_ERR("%G1");
+    CHECK_DECODE_ERR("%1G");
+    CHECK_DECODE_ERR("%zz");
+    CHECK_DECODE_ERR("%00");
+    CHECK_DECODE_ERR("x%00y");
+    /* A NUL inside the given length is rejected too. */
+    buf b = {0};
+    err_t e;
+    err_clear(&e);
+    CHECK_EQ_INT(uri_decode("a\0b", 3, false, &b, &e), -1);
+    buf_free(&b);
+    /* n bounds the input: "%41" cut to "%4" is an error. */
+    err_clear(&e);
+    CHECK_EQ_INT(uri_decode("%41", 2, false, &b, &e), -1);
+    buf_free(&b);
+}
+
+/* ---- jsonw ---- */
+
+static void test_jsonw_document(void)
+{
+    buf b = {0};
+    jsonw w;
+    jsonw_init(&w, &b);
+    jsonw_obj_begin(&w);
+    jsonw_key(&w, "a");
+    jsonw_int(&w, 1);
+    jsonw_key(&w, "b");
+    jsonw_str(&w, "x\"y");
+    jsonw_key(&w, "c");
+    jsonw_arr_begin(&w);
+    jsonw_bool(&w, true);
+    jsonw_bool(&w, false);
+    jsonw_null(&w);
+    jsonw_arr_begin(&w);
+    jsonw_arr_end(&w);
+    jsonw_obj_begin(&w);
+    jsonw_key(&w, "k");
+    jsonw_int(&w, -5);
+    jsonw_obj_end(&w);
+    jsonw_arr_end(&w);
+    jsonw_key(&w, "d");
+    jsonw_obj_begin(&w);
+    jsonw_obj_end(&w);
+    jsonw_key(&w, "e");
+    jsonw_int(&w, INT64_MIN);
+    jsonw_key(&w, "f");
+    jsonw_str(&w, NULL);
+    jsonw_key(&w, "g");
+    jsonw_raw(&w, "[1,2]");
+    jsonw_key(&w, "h");
+    jsonw_strn(&w, "a\0b", 3);
+    jsonw_obj_end(&w);
+    CHECK_STR(buf_cstr(&b),
+              "{\"a\":1,\"b\":\"x\\\"y\",\"c\":[true,false,null,[],{\"k\":-5}],\"d\":{},"
+              "\"e\":-9223372036854775808,\"f\":null,\"g\":[1,2],\"h\":\"a\\u0000b\"}");
+    json_error_t je;
+    json_t *j = json_loadb((const char *)b.data, b.len, JSON_ALLOW_NUL, &je);
+    CHECK(j != NULL);
+    json_decref(j);
+    buf_free(&b);
+}
+
+static void test_jsonw_escape(void)
+{
+    buf b = {0};
+    jsonw_escape(&b, "q\"b\\n\nr\rt\t", 10);
+    CHECK_STR(buf_cstr(&b), "\"q\\\"b\\\\n\\nr\\rt\\t\"");
+    buf_reset(&b);
+    jsonw_escape(&b, "\x01\x1F\x7F\xC3\xA9/", 6);
+    /* hex digits of \u escapes may be either case */
+    CHECK(strcasecmp(buf_cstr(&b), "\"\\u0001\\u001f\x7F\xC3\xA9/\"") == 0);
+    buf_reset(&b);
+    jsonw_escape(&b, "", 0);
+    CHECK_STR(buf_cstr(&b), "\"\"");
+    buf_reset(&b);
+    /* \b and \f may be written short or as \u escapes. */
+    jsonw_escape(&b, "\b\f", 2);
+    const char *s = buf_cstr(&b);
+    CHECK(strcmp(s, "\"\\b\\f\"") == 0 || strcmp(s, "\"\\u0008\\u000c\"") == 0 ||
+          strcmp(s, "\"\\u0008\\u000C\"") == 0);
+    buf_reset(&b);
+    /* Every byte 0..31 is escaped and the result parses back to the same bytes. */
+    uint8_t all[32];
+    for (int i = 0; i < 32; i++) all[i] = (uint8_t)i;
+    jsonw_escape(&b, all, 32);
+    for (size_t i = 0; i < b.len; i++) CHECK(b.data[i] >= 0x20);
+    json_error_t je;
+    json_t *j = json_loadb((const char *)b.data, b.len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
+    if (CHECK(j != NULL) && CHECK(json_is_string(j)))
+        CHECK_MEM(json_string_value(j), json_string_length(j), all, 32);
+    json_decref(j);
+    buf_free(&b);
+}
+
+static void test_jsonw_doubles_and_top_level(void)
+{
+    buf b = {0};
+    jsonw w;
+    jsonw_init(&w, &b);
+    jsonw_arr_begin(&w);
+    jsonw_double(&w, 1.5);
+    jsonw_double(&w, NAN);
+    jsonw_double(&w, INFINITY);
+    jsonw_arr_end(&w);
+    json_error_t je;
+    json_t *j = json_loadb((const char *)b.data, b.len, 0, &je);
+    if (CHECK(j != NULL) && CHECK(json_array_size(j) == 3)) {
+        CHECK(json_number_value(json_array_get(j, 0)) == 1.5);
+        CHECK(json_is_null(json_array_get(j, 1)));
+        CHECK(json_is_null(json_array_get(j, 2)));
+    }
+    json_decref(j);
+    buf_free(&b);
+}
+
+/* ---- buf ---- */
+
+static void test_buf_basics(void)
+{
+    buf b = {0};
+    CHECK(buf_ok(&b));
+    buf_append(&b, "ab", 2);
+    buf_putc(&b, 'c');
+    buf_puts(&b, "de");
+    buf_append(&b, NULL, 0);
+    CHECK_BYTES(b.data, b.len, "abcde");
+    buf_put_u32le(&b, 0x12345678u);
+    CHECK_BYTES(b.data + 5, b.len - 5, "\x78\x56\x34\x12");
+    buf_reset(&b);
+    CHECK_EQ_INT(b.len, 0);
+    buf_put_varint(&b, 0);
+    buf_put_varint(&b, 127);
+    buf_put_varint(&b, 128);
+    buf_put_varint(&b, 50399); /* thrift-compact-protocol.md: DF 89 03 */
+    buf_put_varint(&b, UINT64_MAX);
+    CHECK_BYTES(b.data, b.len, "\x00" "\x7F" "\x80\x01" "\xDF\x89\x03"
+                               "\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\x01");
+    buf_reset(&b);
+    buf_appendf(&b, "%d-%s-%05.1f", 42, "x", 2.5);
+    CHECK_BYTES(b.data, b.len, "42-x-002.5");
+    buf_appendf(&b, "%s", "");
+    CHECK_EQ_INT(b.len, 10);
+    char *s = buf_cstr(&b);
+    CHECK_EQ_INT(b.len, 10); /* the terminator is not counted */
+    CHECK_STR(s, "42-x-002.5");
+    /* Growth keeps the contents. */
+    buf_reset(&b);
+    for (int i = 0; i < 100000; i++) buf_putc(&b, (uint8_t)(i * 7));
+    CHECK_EQ_INT(b.len, 100000);
+    CHECK(b.cap >= b.len);
+    int bad = 0;
+    for (int i = 0; i < 100000; i++) bad += b.data[i] != (uint8_t)(i * 7);
+    CHECK_EQ_INT(bad, 0);
+    buf_free(&b);
+    CHECK(b.data == NULL && b.len == 0 && b.cap == 0);
+    buf_free(&b);
+}
+
+static void test_buf_oom_is_sticky(void)
+{
+    /* A size overflow fails without allocating and sets the sticky flag. */
+    buf b = {0};
+    b.len = SIZE_MAX - 4;
+    CHECK(!buf_grow(&b, 10));
+    CHECK(!buf_ok(&b));
+    b.len = 0;
+    CHECK(!buf_reserve(&b, 1));
+    buf_append(&b, "abc", 3);
+    buf_putc(&b, 'x');
+    CHECK_EQ_INT(b.len, 0);
+    CHECK(buf_cstr(&b) == NULL);
+    buf_free(&b);
+    CHECK(buf_ok(&b)); /* buf_free clears the flag */
+    buf_puts(&b, "ok");
+    CHECK_BYTES(b.data, b.len, "ok");
+    buf_free(&b);
+}
+
+/* ---- arena ---- */
+
+static void test_arena_stable_and_rollback(void)
+{
+    arena a;
+    arena_init(&a, 64);
+    CHECK_EQ_INT(a.total, 0);
+    uint8_t *ptrs[100];
+    for (int i = 0; i < 100; i++) {
+        ptrs[i] = arena_alloc(&a, 10);
+        if (!CHECK(ptrs[i] != NULL)) return;
+        memset(ptrs[i], i, 10);
+    }
+    for (int i = 0; i < 100; i++) {
+        int bad = 0;
+        for (int k = 0; k < 10; k++) bad += ptrs[i][k] != (uint8_t)i;
+        CHECK_EQ_INT(bad, 0);
+    }
+    /* reserve without commit does not advance */
+    uint8_t *r1 = arena_reserve(&a, 8), *r2 = arena_reserve(&a, 8);
+    CHECK(r1 == r2);
+    arena_commit(&a, 3);
+    uint8_t *r3 = arena_reserve(&a, 1);
+    CHECK(r3 == r1 + 3);
+
+    /* rollback within one block */
+    arena_mark m = arena_get_mark(&a);
+    size_t total = a.total;
+    uint8_t *p = arena_alloc(&a, 5);
+    arena_rollback(&a, m);
+    CHECK(arena_alloc(&a, 5) == p);
+    arena_rollback(&a, m);
+
+    /* rollback across new blocks, including one bigger than the block size */
+    for (int i = 0; i < 20; i++) arena_alloc(&a, 50);
+    arena_alloc(&a, 1000);
+    CHECK(a.total > total);
+    arena_rollback(&a, m);
+    CHECK_EQ_INT(a.total, total);
+    CHECK(arena_alloc(&a, 5) == p);
+    for (int k = 0; k < 10; k++) CHECK_EQ_INT(ptrs[99][k], 99); /* older data intact */
+
+    /* big allocation gets its own block of exactly that size */
+    size_t before = a.total;
+    uint8_t *big = arena_alloc(&a, 5000);
+    CHECK(big != NULL);
+    CHECK_EQ_INT(a.total - before, 5000);
+    memset(big, 1, 5000);
+
+    /* reset keeps one standard block */
+    arena_reset(&a);
+    CHECK_EQ_INT(a.total, 64);
+    CHECK(arena_alloc(&a, 64) != NULL);
+    CHECK_EQ_INT(a.total, 64);
+    arena_free(&a);
+    CHECK_EQ_INT(a.total, 0);
+
+    /* a mark taken on an empty arena rolls back to empty */
+    arena_init(&a, 0);
+    m = arena_get_mark(&a);
+    CHECK(arena_alloc(&a, 100) != NULL);
+    arena_rollback(&a, m);
+    CHECK_EQ_INT(a.total, 0);
+    CHECK(a.head == NULL);
+    arena_free(&a);
+}
+
+void register_common_tests(void)
+{
+    TEST_ADD(test_date_valid);
+    TEST_ADD(test_date_find);
+    TEST_ADD(test_uri_from_path);
+    TEST_ADD(test_uri_to_path);
+    TEST_ADD(test_uri_to_path_plain_path_with_colon_slashes);
+    TEST_ADD(test_uri_decode);
+    TEST_ADD(test_jsonw_document);
+    TEST_ADD(test_jsonw_escape);
+    TEST_ADD(test_jsonw_doubles_and_top_level);
+    TEST_ADD(test_buf_basics);
+    TEST_ADD(test_buf_oom_is_sticky);
+    TEST_ADD(test_arena_stable_and_rollback);
+}
