@@ -234,6 +234,15 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* Input bytes per row group; parts split between row groups, so a row group
+ * never exceeds the part target. */
+static size_t chunk_target(const job *j)
+{
+    size_t t = j->o->row_group_bytes;
+    if (!j->s->out_file && j->o->target_file_bytes < t) t = j->o->target_file_bytes;
+    return t;
+}
+
 static int run_inline(job *j, reader *rd, err_t *e)
 {
     worker w;
@@ -241,7 +250,7 @@ static int run_inline(job *j, reader *rd, err_t *e)
     worker_result res = {0};
     int rc = worker_init(&w, &j->env, e);
     while (rc == 0) {
-        int got = reader_next(rd, &c, j->o->row_group_bytes, e);
+        int got = reader_next(rd, &c, chunk_target(j), e);
         if (got <= 0) { rc = got; break; }
         rc = worker_run(&w, &c, &res, e);
         if (rc == 0) rc = write_result(j, &c, &res, e);
@@ -277,7 +286,7 @@ static int run_threads(job *j, reader *rd, err_t *e)
         /* Keep every slot busy, then write the oldest chunk when it is done. */
         while (!eof && j->next_submit - next_write < j->ntasks) {
             task *t = &j->tasks[j->next_submit % j->ntasks];
-            int got = reader_next(rd, &t->chunk, j->o->row_group_bytes, e);
+            int got = reader_next(rd, &t->chunk, chunk_target(j), e);
             if (got < 0) { rc = -1; break; }
             if (got == 0) { eof = true; break; }
             pthread_mutex_lock(&j->mu);
@@ -399,13 +408,19 @@ static int finish(job *j, err_t *e)
     RETURN_ERROR_IF(!fields, e, ERR_NOMEM, "out of memory");
     schema_order(&j->sch, fields);
     r->columns = calloc(n ? n : 1, sizeof *r->columns);
-    if (!r->columns) {
+    r->column_lens = calloc(n ? n : 1, sizeof *r->column_lens);
+    if (!r->columns || !r->column_lens) {
         free(fields);
         return err_set(e, ERR_NOMEM, "out of memory");
     }
     for (uint32_t i = 0; i < n; i++) {
-        r->columns[i] = strndup((const char *)fields[i].name, fields[i].name_len);
-        if (r->columns[i]) r->ncolumns++;
+        char *c = malloc(fields[i].name_len + 1);
+        if (!c) break;
+        memcpy(c, fields[i].name, fields[i].name_len);
+        c[fields[i].name_len] = '\0';
+        r->columns[i] = c;
+        r->column_lens[i] = fields[i].name_len;
+        r->ncolumns++;
     }
     if (r->records == 0) {
         if (!j->s->out_file) {
@@ -538,7 +553,7 @@ void job_report_json(const job_report *r, const job_opts *o, const job_spec *s, 
     jsonw_arr_end(&w);
     jsonw_key(&w, "columns");
     jsonw_arr_begin(&w);
-    for (uint32_t i = 0; i < r->ncolumns; i++) jsonw_str(&w, r->columns[i]);
+    for (uint32_t i = 0; i < r->ncolumns; i++) jsonw_strn(&w, r->columns[i], r->column_lens[i]);
     jsonw_arr_end(&w);
     jsonw_key(&w, "parts");
     jsonw_arr_begin(&w);
@@ -576,6 +591,7 @@ void job_report_free(job_report *r)
     for (uint32_t i = 0; i < r->nsamples; i++) free(r->samples[i].file);
     for (uint32_t i = 0; i < r->ncolumns; i++) free(r->columns[i]);
     free(r->columns);
+    free(r->column_lens);
     for (uint32_t i = 0; i < r->nparts; i++) free(r->parts[i].path);
     free(r->parts);
     for (uint32_t i = 0; i < r->nwarnings; i++) free(r->warnings[i]);

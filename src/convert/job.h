@@ -54,7 +54,8 @@ typedef struct {
     uint64_t bytes_in, records, corrupt;
     job_sample samples[JOB_MAX_SAMPLES];
     uint32_t nsamples;
-    char **columns;
+    char **columns;            /* names may hold NUL bytes: see column_lens */
+    uint32_t *column_lens;
     uint32_t ncolumns;
     job_part *parts;
     uint32_t nparts;

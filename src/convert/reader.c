@@ -91,7 +91,10 @@ int reader_next(reader *r, reader_chunk *c, size_t target, err_t *e)
             }
             need_newline = true; /* one line longer than the chunk: keep reading */
         }
+        /* Read up to the target only, so a chunk overshoots by one line at most. */
         size_t want = r->read_size;
+        if (c->data.len < target && target - c->data.len < want) want = target - c->data.len;
+        if (need_newline && want > (64u << 10)) want = 64u << 10;
         RETURN_ERROR_IF(!buf_reserve(&c->data, want), e, ERR_NOMEM,
                         "out of memory reading %s", r->paths[r->cur]);
         ssize_t n = read(r->fd, c->data.data + c->data.len, want);

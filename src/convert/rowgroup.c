@@ -136,6 +136,16 @@ int rowgroup_encode(rowgroup *g, const page_opts *o, codec_ctx *cx, page_scratch
     for (uint32_t k = 0; k < g->nused; k++) {
         uint32_t id = g->used[k];
         rg_col *c = &g->cols[id];
+        /* A dictionary that saves nothing (mostly distinct values) only adds
+         * a page: write such a chunk PLAIN. */
+        if (!c->plain) {
+            uint64_t plain = 0;
+            for (uint32_t i = 0; i < c->n; i++) plain += 4u + c->d.vals[c->ids[i]].len;
+            int bw = 1;
+            while (bw < 32 && (c->d.n - 1) >> bw) bw++;
+            uint64_t dicted = dict_plain_size(&c->d) + ((uint64_t)c->n * (uint64_t)bw + 7) / 8;
+            RETURN_ERROR_IF(dicted > plain && fall_back(c) != 0, e, ERR_NOMEM, "out of memory");
+        }
         page_input in = {
             .num_rows = g->num_rows, .rows = c->rows, .n = c->n,
             .d = c->plain ? NULL : &c->d, .ids = c->ids, .vals = c->vals,

@@ -149,9 +149,10 @@ static int put_corrupt(worker *w, const uint8_t *line, size_t len)
         if (id < 0) return -1;
         w->corrupt_col = (uint32_t)id;
     }
-    size_t slen = utf8_sanitized_len(line, len);
+    size_t slen = len;
     const uint8_t *v = line;
-    if (slen != len) {
+    if (!utf8_valid(line, len)) {
+        slen = utf8_sanitized_len(line, len);
         uint8_t *d = arena_alloc(&w->lines, slen);
         if (!d) return -1;
         utf8_sanitize(line, len, d);

@@ -1,0 +1,146 @@
+// Issue 2, Semantics → Order, limits and empty batches: one test per rule.
+// (Manifest order of files is in manifest.test.mjs.)
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import path from 'node:path'
+import { spawn } from 'node:child_process'
+
+import {
+  BIN, assertAllReadersEqual, assertExit, assertNoTempFiles, convertFile, describeRun, expectTable, fileUri,
+  listParquet, readAll, readMetadata, reportWarnings, run, tmpdir, writeInput, checkReport,
+} from './helpers.mjs'
+
+test('order: rows keep the input order (files in command-line order, then line order), at any thread count', async t => {
+  const dir = tmpdir(t)
+  const names = ['c.ndjson', 'a.ndjson', 'b.ndjson', 'd.ndjson']
+  const records = []
+  const src = []
+  for (const [f, name] of names.entries()) {
+    const lines = []
+    for (let i = 0; i < 3000; i++) {
+      const rec = { f: name, i: String(i), pad: `${f}-${i}-`.padEnd(200, 'x') }
+      lines.push(JSON.stringify(rec))
+      records.push(rec)
+    }
+    const uri = fileUri(writeInput(dir, name, lines))
+    src.push(...lines.map(() => uri))
+  }
+  const expected = expectTable(records, { source: i => src[i] })
+  for (const threads of ['1', '2', '4']) {
+    const { out } = await convertFile(dir, names, {
+      out: `t${threads}.parquet`, extra: ['--threads', threads, '--row-group-mb', '1'],
+    })
+    await assertAllReadersEqual(out, expected)
+  }
+})
+
+test('limits: a line of 64 MiB converts', async t => {
+  const dir = tmpdir(t)
+  const LINE = 64 * 1024 * 1024
+  const prefix = '{"big":"'
+  const suffix = '"}'
+  const value = 'abcdefghijklmnop'.repeat(Math.ceil(LINE / 16)).slice(0, LINE - prefix.length - suffix.length)
+  const line = prefix + value + suffix
+  assert.equal(Buffer.byteLength(line), LINE)
+  const input = writeInput(dir, 'big.ndjson', `{"small":"1"}\n${line}\n{"small":"2"}\n`)
+  const { out, report } = await convertFile(dir, ['big.ndjson'])
+  await assertAllReadersEqual(out, expectTable(
+    [{ small: '1' }, { big: value }, { small: '2' }], { source: fileUri(input) }))
+  assert.equal(report.corrupt_records, 0)
+})
+
+test('limits: nesting of any depth never crashes (depth 999 converts; 100,000 converts or is a corrupt row)', async t => {
+  const dir = tmpdir(t)
+  const D = 100_000
+  const deepArr = '{"a":' + '['.repeat(D) + ']'.repeat(D) + '}'
+  const deepObj = '{"a":' + '{"a":'.repeat(D) + '1' + '}'.repeat(D) + '}'
+  const unclosed = '{"a":' + '['.repeat(D)
+  const ok = '{"b":' + '['.repeat(998) + '"x"' + ']'.repeat(998) + '}' // 999 levels with the outer object
+  const input = writeInput(dir, 'deep.ndjson', [deepArr, deepObj, unclosed, ok, '{"c":"after"}'])
+  const r = await run(['convert', 'deep.ndjson', '-o', 'out.parquet'], { cwd: dir })
+  assert.equal(r.signal, null, `ndpq crashed with ${r.signal}\n${describeRun(r)}`)
+  assertExit(r, 0)
+  const all = await readAll(path.join(dir, 'out.parquet'))
+  const tbl = await assertAllReadersEqual(path.join(dir, 'out.parquet'), null)
+  assert.deepEqual(tbl, all.duckdb)
+  const col = name => tbl.columns.indexOf(name)
+  const cell = (row, name) => (col(name) < 0 ? null : tbl.rows[row][col(name)])
+  assert.equal(tbl.rows.length, 5)
+  // the deep lines: either their value (compact text = the text itself here) or a corrupt row
+  for (const [row, raw, value] of [[0, deepArr, deepArr.slice(5, -1)], [1, deepObj, deepObj.slice(5, -1)]]) {
+    const converted = cell(row, 'a') === value && cell(row, '_corrupt_record') === null
+    const corrupt = cell(row, 'a') === null && cell(row, '_corrupt_record') === raw
+    assert.ok(converted || corrupt, `row ${row}: neither converted nor a corrupt row`)
+  }
+  assert.equal(cell(2, '_corrupt_record'), unclosed, 'unclosed deep line is corrupt')
+  assert.equal(cell(3, 'b'), ok.slice(5, -1), 'depth 999 converts')
+  assert.equal(cell(4, 'c'), 'after')
+  assert.equal(cell(4, '_source_file'), fileUri(input))
+})
+
+/** Run ndpq, sampling the child's RssAnon (anonymous memory, excludes mapped input files). */
+function runSamplingMemory(args, cwd) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(BIN, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+    let peakKb = 0
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', d => { stdout += d })
+    child.stderr.on('data', d => { stderr += d })
+    const sample = () => {
+      try {
+        const m = /RssAnon:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'))
+        if (m) peakKb = Math.max(peakKb, Number(m[1]))
+      } catch { /* exited */ }
+    }
+    const timer = setInterval(sample, 5)
+    child.on('error', reject)
+    child.on('close', code => {
+      clearInterval(timer)
+      let report = null
+      try { report = JSON.parse(stdout) } catch { /* */ }
+      resolve({ code, peakKb, stdout, stderr, report, args, signal: null })
+    })
+  })
+}
+
+test('limits: memory is bounded by the row group, not by the input', async t => {
+  const dir = tmpdir(t)
+  const file = path.join(dir, 'big.ndjson')
+  const fd = fs.openSync(file, 'w')
+  let rows = 0
+  const pad = 'y'.repeat(700)
+  for (let chunk = 0; chunk < 240; chunk++) { // ~240 MB
+    const lines = []
+    for (let i = 0; i < 1000; i++, rows++) {
+      lines.push(`{"id":"${rows}","k${rows % 50}":"${rows % 977}","text":"${rows}-${pad}","n":${rows}.5}`)
+    }
+    fs.writeSync(fd, lines.join('\n') + '\n')
+  }
+  fs.closeSync(fd)
+  const inputMb = fs.statSync(file).size / 1048576
+  const r = await runSamplingMemory(['convert', '--threads', '1', '--row-group-mb', '8', 'big.ndjson', '-o', 'out'], dir)
+  assert.equal(r.code, 0, `exit ${r.code}\n${r.stderr}`)
+  assert.equal(r.report.records, rows)
+  const written = listParquet(path.join(dir, 'out'))
+  assert.equal(written.reduce((s, f) => s + Number(readMetadata(f).num_rows), 0), rows)
+  const peakMb = r.peakKb / 1024
+  assert.ok(peakMb < inputMb / 3,
+    `peak anonymous memory ${peakMb.toFixed(0)} MB for ${inputMb.toFixed(0)} MB of input with --row-group-mb 8`)
+})
+
+test('empty batch: no records writes nothing and succeeds, with a warning in the report (directory output)', async t => {
+  const dir = tmpdir(t)
+  writeInput(dir, 'empty.ndjson', '')
+  writeInput(dir, 'blank.ndjson', '\n  \n\r\n')
+  const r = await run(['convert', 'empty.ndjson', 'blank.ndjson', '-o', 'outdir'], { cwd: dir })
+  assertExit(r, 0)
+  assert.equal(r.report?.status, 'ok', describeRun(r))
+  checkReport(r.report, { files: 2, records: 0, bytesIn: 6 })
+  assert.deepEqual(r.report.parts, [])
+  assert.ok(reportWarnings(r.report).length > 0, `a warning in the report: ${r.stdout}`)
+  const outdir = path.join(dir, 'outdir')
+  assert.deepEqual(fs.existsSync(outdir) ? fs.readdirSync(outdir) : [], [], 'nothing written')
+  assertNoTempFiles(dir)
+})
