@@ -1,0 +1,201 @@
+#!/usr/bin/env node
+// Summarises bench/run.sh's measurements: medians, MB/s, RSS, sizes, ratios.
+//
+//   node bench/report.mjs MEASUREMENTS.tsv DATA_ROOT RESULTS.json
+//
+// MB = 10^6 bytes of NDJSON input, MiB = 2^20 bytes of RSS.
+//
+// DuckDB runs inside node. To be fair to DuckDB, the headline ratios compare
+// ndpq with DuckDB *minus* the harness floor measured by `duckdb.mjs baseline`
+// (node + DuckDB loaded, SELECT 1): its median wall time is taken off DuckDB's
+// time and its median peak RSS off DuckDB's peak RSS. The raw figures are in
+// the table and in results.json too.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+
+const [measPath, dataRoot, outPath] = process.argv.slice(2);
+const env = process.env;
+const MB = env.BENCH_MB || '200';
+
+const rows = fs.readFileSync(measPath, 'utf8').trim().split('\n').slice(1).map((l) => {
+  const [set, tool, threads, rep, seconds, rss, bytes] = l.split('\t');
+  return { set, tool, threads: Number(threads), rep: Number(rep), seconds: Number(seconds), rss_kib: Number(rss), out_bytes: Number(bytes) };
+});
+
+function median(xs) {
+  const a = [...xs].sort((x, y) => x - y);
+  const n = a.length;
+  if (!n) return null;
+  return n % 2 ? a[(n - 1) / 2] : (a[n / 2 - 1] + a[n / 2]) / 2;
+}
+const r2 = (x, d = 2) => (x === null || x === undefined || !Number.isFinite(x) ? null : Number(x.toFixed(d)));
+const ratio = (a, b) => (a === null || b === null || !b ? null : a / b);
+
+const base = rows.filter((r) => r.tool === 'baseline');
+const baseline = base.length ? {
+  seconds_median: median(base.map((r) => r.seconds)),
+  rss_kib_median: median(base.map((r) => r.rss_kib)),
+  seconds_all: base.map((r) => r.seconds),
+  rss_kib_all: base.map((r) => r.rss_kib),
+} : null;
+
+function summarize(set, tool, threads, bytesIn) {
+  const rs = rows.filter((r) => r.set === set && r.tool === tool && r.threads === threads);
+  if (!rs.length) return null;
+  const secs = median(rs.map((r) => r.seconds));
+  const rss = median(rs.map((r) => r.rss_kib));
+  const s = {
+    runs: rs.length,
+    seconds_all: rs.map((r) => r.seconds),
+    rss_kib_all: rs.map((r) => r.rss_kib),
+    seconds_median: secs,
+    rss_kib_median: rss,
+    mb_per_s: bytesIn / 1e6 / Math.max(secs, 0.01),
+    rss_mib: rss / 1024,
+    out_bytes: rs[rs.length - 1].out_bytes,
+  };
+  if (tool === 'duckdb' && baseline) {
+    const adjSecs = Math.max(secs - baseline.seconds_median, 0.01);
+    s.seconds_minus_baseline = adjSecs;
+    s.mb_per_s_minus_baseline = bytesIn / 1e6 / adjSecs;
+    s.rss_mib_minus_baseline = Math.max(rss - baseline.rss_kib_median, 1) / 1024;
+  }
+  return s;
+}
+
+const sets = [...new Set(rows.filter((r) => r.tool !== 'baseline').map((r) => r.set))];
+const results = [];
+for (const set of sets) {
+  const meta = JSON.parse(fs.readFileSync(path.join(dataRoot, `${set}-${MB}`, 'meta.json'), 'utf8'));
+  const threadsList = [...new Set(rows.filter((r) => r.set === set).map((r) => r.threads))].sort((a, b) => a - b);
+  const perThreads = [];
+  for (const t of threadsList) {
+    const n = summarize(set, 'ndpq', t, meta.bytes);
+    const d = summarize(set, 'duckdb', t, meta.bytes);
+    const entry = { threads: t, ndpq: n, duckdb: d, ratios: null };
+    if (n && d) {
+      const dFairMbps = d.mb_per_s_minus_baseline ?? d.mb_per_s;
+      const dFairRss = d.rss_mib_minus_baseline ?? d.rss_mib;
+      entry.ratios = {
+        throughput: ratio(n.mb_per_s, dFairMbps),          // ndpq / DuckDB (minus node start-up)
+        throughput_raw: ratio(n.mb_per_s, d.mb_per_s),     // ndpq / DuckDB in node, as measured
+        rss: ratio(n.rss_mib, dFairRss),                   // ndpq / DuckDB (minus node + DuckDB floor)
+        rss_raw: ratio(n.rss_mib, d.rss_mib),
+        size: ratio(n.out_bytes, d.out_bytes),             // ndpq file / DuckDB file
+      };
+    }
+    perThreads.push(entry);
+  }
+  const scaling = {};
+  const one = perThreads.find((e) => e.threads === 1);
+  for (const e of perThreads) {
+    if (!one || e.threads === 1) continue;
+    scaling[`${e.threads}_vs_1`] = {
+      ndpq: one.ndpq && e.ndpq ? e.ndpq.mb_per_s / one.ndpq.mb_per_s : null,
+      duckdb: one.duckdb && e.duckdb ? (e.duckdb.mb_per_s_minus_baseline ?? e.duckdb.mb_per_s) / (one.duckdb.mb_per_s_minus_baseline ?? one.duckdb.mb_per_s) : null,
+    };
+  }
+  results.push({ set, files: meta.files.length, bytes_in: meta.bytes, lines: meta.lines, threads: perThreads, scaling });
+}
+
+// ------------------------------------------------------------------ table
+const fmt = (x, d = 1) => (x === null || x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(d));
+const pad = (s, w, left = false) => (left ? String(s).padEnd(w) : String(s).padStart(w));
+const head = ['set', 'thr', 'ndpq MB/s', 'duck MB/s', 'speed x', 'ndpq RSS', 'duck RSS', 'duck-base', 'RSS ratio', 'ndpq out', 'duck out', 'size x'];
+const widths = [8, 3, 9, 9, 7, 8, 8, 9, 9, 8, 8, 6];
+const line = (cells) => cells.map((c, i) => pad(c, widths[i], i === 0)).join('  ');
+const out = [];
+out.push('');
+out.push(`ndpq vs DuckDB: NDJSON -> snappy Parquet, ${MB} MB a set, median of ${env.BENCH_REPEAT || '?'} runs (machine: ${os.cpus().length} cores, load ${env.BENCH_LOAD_START ?? '?'} at start, ${os.loadavg()[0].toFixed(2)} at end)`);
+if (baseline) out.push(`harness floor (node + DuckDB loaded, SELECT 1): ${fmt(baseline.seconds_median, 2)} s, ${fmt(baseline.rss_kib_median / 1024)} MiB`);
+out.push('');
+out.push(line(head));
+out.push(line(['', '', '', '(-base)', '', 'MiB', 'MiB', 'MiB', 'vs -base', 'MB', 'MB', '']));
+for (const r of results) {
+  for (const e of r.threads) {
+    const n = e.ndpq, d = e.duckdb, x = e.ratios;
+    out.push(line([
+      r.set, e.threads,
+      fmt(n?.mb_per_s), fmt(d?.mb_per_s_minus_baseline ?? d?.mb_per_s), fmt(x?.throughput, 2),
+      fmt(n?.rss_mib), fmt(d?.rss_mib), fmt(d?.rss_mib_minus_baseline), fmt(x?.rss, 2),
+      fmt(n ? n.out_bytes / 1e6 : null), fmt(d ? d.out_bytes / 1e6 : null), fmt(x?.size, 2),
+    ]));
+  }
+}
+out.push('');
+out.push('speed x = ndpq MB/s / DuckDB MB/s; RSS ratio = ndpq peak RSS / DuckDB peak RSS; size x = ndpq file / DuckDB file.');
+out.push('DuckDB columns marked -base have the node + DuckDB floor taken off (kind to DuckDB); raw DuckDB figures:');
+for (const r of results) {
+  for (const e of r.threads) {
+    if (!e.duckdb) continue;
+    out.push(`  ${r.set} t${e.threads}: DuckDB ${fmt(e.duckdb.mb_per_s)} MB/s, ${fmt(e.duckdb.rss_mib)} MiB raw` +
+      (e.ratios ? `; ndpq/DuckDB raw: speed ${fmt(e.ratios.throughput_raw, 2)}x, RSS ${fmt(e.ratios.rss_raw, 2)}` : ''));
+  }
+}
+for (const r of results) {
+  for (const [k, v] of Object.entries(r.scaling)) {
+    out.push(`scaling ${r.set} ${k.replaceAll('_', ' ')} threads: ndpq ${fmt(v.ndpq, 2)}x, DuckDB ${fmt(v.duckdb, 2)}x`);
+  }
+}
+
+// Bars from the issues (information; BENCH_STRICT=1 enforces issue #2's).
+const checks = [];
+for (const r of results) {
+  for (const e of r.threads) {
+    const x = e.ratios;
+    if (!x) continue;
+    checks.push({ issue: 2, what: `${r.set} t${e.threads}: ndpq at least as fast as DuckDB`, ok: x.throughput >= 1 });
+    checks.push({ issue: 2, what: `${r.set} t${e.threads}: ndpq peak RSS below DuckDB's`, ok: x.rss < 1 });
+    checks.push({ issue: 6, what: `${r.set} t${e.threads}: throughput >= 4x DuckDB`, ok: x.throughput >= 4 });
+    checks.push({ issue: 6, what: `${r.set} t${e.threads}: peak RSS <= 1/4 DuckDB`, ok: x.rss <= 0.25 });
+    checks.push({ issue: 6, what: `${r.set} t${e.threads}: size within 10% of DuckDB`, ok: Math.abs(x.size - 1) <= 0.10 });
+  }
+  const s = r.scaling['2_vs_1'];
+  if (s && s.ndpq !== null) checks.push({ issue: 6, what: `${r.set}: ndpq 2 threads >= 1.8x 1 thread`, ok: s.ndpq >= 1.8 });
+}
+if (checks.length) {
+  out.push('');
+  out.push('bars (ratios vs DuckDB minus the harness floor):');
+  for (const c of checks) out.push(`  ${c.ok ? 'PASS' : 'MISS'}  #${c.issue}  ${c.what}`);
+}
+out.push('');
+console.log(out.join('\n'));
+
+// ------------------------------------------------------------------ json
+function tryCmd(cmd, args) { try { return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(); } catch { return null; } }
+let duckdbVersion = null;
+try {
+  const nm = env.BENCH_NODE_MODULES || path.join(path.dirname(path.dirname(new URL(import.meta.url).pathname)), 'tests', 'readers', 'node_modules');
+  duckdbVersion = JSON.parse(fs.readFileSync(path.join(nm, '@duckdb', 'node-api', 'package.json'), 'utf8')).version;
+} catch { /* not fatal */ }
+const json = {
+  generated_at: new Date().toISOString(),
+  units: { mb: '10^6 bytes of NDJSON input', mib: '2^20 bytes', rss: 'peak RSS from GNU time %M', seconds: 'wall, GNU time %e' },
+  machine: { cores: os.cpus().length, load_at_start: env.BENCH_LOAD_START ? Number(env.BENCH_LOAD_START) : null, load_at_end: os.loadavg()[0], mem_gib: r2(os.totalmem() / 2 ** 30, 1), cpu: os.cpus()[0]?.model ?? null, kernel: os.release() },
+  params: {
+    mb: Number(MB), sets: (env.BENCH_SETS || '').split(/\s+/).filter(Boolean), repeat: Number(env.BENCH_REPEAT || 0),
+    threads: (env.BENCH_THREADS || '').split(/\s+/).filter(Boolean).map(Number), duckdb_columns: env.BENCH_DUCKDB_COLUMNS || 'given',
+  },
+  versions: { ndpq: env.NDPQ_VERSION || null, duckdb_node_api: duckdbVersion, node: process.version, git: tryCmd('git', ['rev-parse', '--short', 'HEAD']) },
+  method: 'ndpq: build/ndpq convert --threads N --compression snappy FILES -o OUT.parquet. ' +
+    "DuckDB: SET threads=N; COPY (SELECT * FROM read_ndjson(FILES, format='newline_delimited', columns={every key: 'VARCHAR'})) " +
+    'TO OUT (FORMAT parquet, COMPRESSION snappy), run in node through @duckdb/node-api; the column list comes from ' +
+    "DESCRIBE read_ndjson(FILES, union_by_name=true, sample_size=-1, maximum_depth=1), " +
+    ((env.BENCH_DUCKDB_COLUMNS || 'given') === 'given' ? 'run untimed before the measurements. ' : 'run inside each timed DuckDB process. ') +
+    "Ratios use DuckDB minus the harness floor " +
+    '(node + DuckDB loaded, SELECT 1) for time and RSS; raw ratios are given too. Each ndpq output is verified with DuckDB.',
+  baseline,
+  results,
+  checks,
+};
+fs.mkdirSync(path.dirname(outPath), { recursive: true });
+fs.writeFileSync(outPath, JSON.stringify(json, (k, v) => (typeof v === 'number' && !Number.isInteger(v) ? Number(v.toFixed(3)) : v), 2) + '\n');
+console.log(`results: ${outPath}`);
+
+if (env.BENCH_STRICT === '1' && checks.some((c) => c.issue === 2 && !c.ok)) {
+  console.error('bench: BENCH_STRICT=1 and issue #2\'s bar is missed');
+  process.exit(3);
+}
