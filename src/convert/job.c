@@ -37,9 +37,9 @@ void job_opts_default(job_opts *o)
     o->metadata = true;
 }
 
-/* One chunk in flight: read by the main thread, converted by a worker. */
+/* One split in flight: converted by a worker, written by the main thread. */
 typedef struct {
-    reader_chunk chunk;
+    const reader_split *split;
     worker_result res;
     int state;        /* 0 free, 1 queued, 2 taken, 3 done */
     int rc;
@@ -51,6 +51,10 @@ typedef struct {
     const job_opts *o;
     const job_spec *s;
     char **paths, **uris;
+    uint32_t *uri_lens;
+    uint64_t *sizes;
+    reader_split *splits;
+    uint32_t nsplits;
     schema sch;
     worker_env env;
     uint64_t *file_lines;   /* lines seen so far per input */
@@ -86,7 +90,10 @@ static int resolve_inputs(job *j, err_t *e)
     j->paths = calloc(s->ninputs + 1, sizeof *j->paths);
     j->uris = calloc(s->ninputs + 1, sizeof *j->uris);
     j->file_lines = calloc(s->ninputs + 1, sizeof *j->file_lines);
-    RETURN_ERROR_IF(!j->paths || !j->uris || !j->file_lines, e, ERR_NOMEM, "out of memory");
+    j->sizes = calloc(s->ninputs + 1, sizeof *j->sizes);
+    j->uri_lens = calloc(s->ninputs + 1, sizeof *j->uri_lens);
+    RETURN_ERROR_IF(!j->paths || !j->uris || !j->file_lines || !j->sizes || !j->uri_lens, e, ERR_NOMEM,
+                    "out of memory");
     buf p = {0}, u = {0};
     int rc = 0;
     for (uint32_t i = 0; i < s->ninputs && rc == 0; i++) {
@@ -109,6 +116,8 @@ static int resolve_inputs(job *j, err_t *e)
         j->paths[i] = strdup((char *)p.data);
         j->uris[i] = buf_cstr(&u) ? strdup((char *)u.data) : NULL;
         if (!j->paths[i] || !j->uris[i]) rc = err_set(e, ERR_NOMEM, "out of memory");
+        else j->uri_lens[i] = (uint32_t)strlen(j->uris[i]);
+        j->sizes[i] = (uint64_t)st.st_size;
     }
     buf_free(&p);
     buf_free(&u);
@@ -167,7 +176,7 @@ static int open_part(job *j, err_t *e)
 }
 
 /* Main thread, in input order: account for the chunk and write its row group. */
-static int write_result(job *j, const reader_chunk *c, worker_result *res, err_t *e)
+static int write_result(job *j, const reader_split *sp, worker_result *res, err_t *e)
 {
     job_report *r = j->r;
     for (uint32_t i = 0; i < res->nsamples && r->nsamples < JOB_MAX_SAMPLES; i++) {
@@ -180,7 +189,8 @@ static int write_result(job *j, const reader_chunk *c, worker_result *res, err_t
         log_warn("corrupt record at %s:%llu: %s", j->paths[s->file], (unsigned long long)d->line,
                  s->reason);
     }
-    for (uint32_t i = 0; i < c->nsegs; i++) j->file_lines[c->segs[i].file] += res->seg_lines[i];
+    for (uint32_t i = 0; i < sp->nparts; i++) j->file_lines[sp->parts[i].file] += res->seg_lines[i];
+    j->r->bytes_in += res->bytes_in;
     r->records += res->records;
     r->corrupt += res->corrupt;
     if (res->replaced_ts && !j->warned_ts) {
@@ -199,9 +209,16 @@ static int write_result(job *j, const reader_chunk *c, worker_result *res, err_t
     TRY(writer_begin_rowgroup(w, res->enc.num_rows, e));
     for (uint32_t i = 0; i < res->enc.nchunks; i++) {
         rg_chunk *ch = &res->enc.chunks[i];
-        TRY(writer_add_chunk(w, ch->col, &ch->meta, res->enc.data.data + ch->start, e));
+        TRY(writer_add_chunk_parts(w, ch->col, &ch->meta, ch->dict_page.data, ch->dict_page.len, ch->pages.data,
+                                   ch->pages.len, e));
     }
-    j->part_in += c->data.len;
+    j->part_in += res->bytes_in;
+    /* Written: drop the pages now rather than keep a second set of buffers
+     * per column around for reuse. */
+    for (uint32_t i = 0; i < res->enc.nchunks; i++) {
+        buf_free(&res->enc.chunks[i].dict_page);
+        buf_free(&res->enc.chunks[i].pages);
+    }
     return 0;
 }
 
@@ -224,7 +241,7 @@ static void *worker_main(void *arg)
             t->rc = -1;
             t->err = ie;
         } else {
-            t->rc = worker_run(w, &t->chunk, &t->res, &t->err);
+            t->rc = worker_run(w, t->split, &t->res, &t->err);
         }
         pthread_mutex_lock(&j->mu);
         t->state = 3;
@@ -243,25 +260,21 @@ static size_t chunk_target(const job *j)
     return t;
 }
 
-static int run_inline(job *j, reader *rd, err_t *e)
+static int run_inline(job *j, err_t *e)
 {
     worker w;
-    reader_chunk c = {0};
     worker_result res = {0};
     int rc = worker_init(&w, &j->env, e);
-    while (rc == 0) {
-        int got = reader_next(rd, &c, chunk_target(j), e);
-        if (got <= 0) { rc = got; break; }
-        rc = worker_run(&w, &c, &res, e);
-        if (rc == 0) rc = write_result(j, &c, &res, e);
+    for (uint32_t i = 0; i < j->nsplits && rc == 0; i++) {
+        rc = worker_run(&w, &j->splits[i], &res, e);
+        if (rc == 0) rc = write_result(j, &j->splits[i], &res, e);
     }
     worker_free(&w);
     worker_result_free(&res);
-    reader_chunk_free(&c);
     return rc;
 }
 
-static int run_threads(job *j, reader *rd, err_t *e)
+static int run_threads(job *j, err_t *e)
 {
     int n = j->o->threads;
     j->ntasks = (uint32_t)n + 1;
@@ -286,9 +299,11 @@ static int run_threads(job *j, reader *rd, err_t *e)
         /* Keep every slot busy, then write the oldest chunk when it is done. */
         while (!eof && j->next_submit - next_write < j->ntasks) {
             task *t = &j->tasks[j->next_submit % j->ntasks];
-            int got = reader_next(rd, &t->chunk, chunk_target(j), e);
-            if (got < 0) { rc = -1; break; }
-            if (got == 0) { eof = true; break; }
+            if (j->next_submit >= j->nsplits) {
+                eof = true;
+                break;
+            }
+            t->split = &j->splits[j->next_submit];
             pthread_mutex_lock(&j->mu);
             t->state = 1;
             j->next_submit++;
@@ -305,7 +320,7 @@ static int run_threads(job *j, reader *rd, err_t *e)
             rc = -1;
             break;
         }
-        rc = write_result(j, &t->chunk, &t->res, e);
+        rc = write_result(j, t->split, &t->res, e);
         t->state = 0;
         next_write++;
     }
@@ -319,10 +334,7 @@ static int run_threads(job *j, reader *rd, err_t *e)
     free(th);
     for (int i = 0; i < n; i++)
         if (j->workers[i].env) worker_free(&j->workers[i]);
-    for (uint32_t i = 0; i < j->ntasks; i++) {
-        reader_chunk_free(&j->tasks[i].chunk);
-        worker_result_free(&j->tasks[i].res);
-    }
+    for (uint32_t i = 0; i < j->ntasks; i++) worker_result_free(&j->tasks[i].res);
     free(j->tasks);
     free(j->workers);
     pthread_cond_destroy(&j->work);
@@ -486,16 +498,13 @@ int job_run(const job_opts *o, const job_spec *s, job_report *r)
     if (rc == 0) {
         j.env = (worker_env){
             .sch = &j.sch, .codec = o->codec,
-            .page = {.page_bits = o->page_bytes * 8, .page_rows = 20000},
-            .dict_limit = o->dict_limit, .metadata = o->metadata,
+            .col = {.page_bytes = o->page_bytes, .page_rows = 20000, .dict_limit = o->dict_limit},
+            .metadata = o->metadata, .uri_lens = j.uri_lens,
             .ts = (const uint8_t *)ts, .ts_len = (uint32_t)strlen(ts),
             .uris = (const char *const *)j.uris, .paths = (const char *const *)j.paths,
         };
-        reader rd;
-        reader_init(&rd, (const char *const *)j.paths, s->ninputs);
-        rc = o->threads <= 1 ? run_inline(&j, &rd, e) : run_threads(&j, &rd, e);
-        r->bytes_in = rd.bytes_in;
-        reader_free(&rd);
+        rc = reader_plan(j.sizes, s->ninputs, chunk_target(&j), &j.splits, &j.nsplits, e);
+        if (rc == 0) rc = o->threads <= 1 || j.nsplits <= 1 ? run_inline(&j, e) : run_threads(&j, e);
     }
     if (rc == 0) rc = finish(&j, e);
 
@@ -508,6 +517,9 @@ int job_run(const job_opts *o, const job_spec *s, job_report *r)
     free(j.paths);
     free(j.uris);
     free(j.file_lines);
+    free(j.sizes);
+    free(j.uri_lens);
+    reader_plan_free(j.splits, j.nsplits);
     codec_ctx_free(j.cx);
     page_scratch_free(&j.ps);
     schema_free(&j.sch);

@@ -6,117 +6,151 @@
 #include <string.h>
 #include <unistd.h>
 
-void reader_init(reader *r, const char *const *paths, uint32_t n)
+#define READ_BLOCK ((size_t)1 << 20)
+
+void reader_plan_free(reader_split *s, uint32_t n)
+{
+    for (uint32_t i = 0; s && i < n; i++) free(s[i].parts);
+    free(s);
+}
+
+static int add_part(reader_split *s, reader_part p, err_t *e)
+{
+    reader_part *np = realloc(s->parts, (s->nparts + 1) * sizeof *np);
+    RETURN_ERROR_IF(!np, e, ERR_NOMEM, "out of memory");
+    s->parts = np;
+    s->parts[s->nparts++] = p;
+    s->bytes += p.end - p.start;
+    return 0;
+}
+
+int reader_plan(const uint64_t *sizes, uint32_t nfiles, uint64_t target, reader_split **out, uint32_t *n,
+                err_t *e)
+{
+    reader_split *s = NULL;
+    uint32_t ns = 0, cap = 0;
+    uint64_t room = 0; /* bytes left in the current split */
+    for (uint32_t f = 0; f < nfiles; f++) {
+        uint64_t pos = 0;
+        do {
+            if (room == 0) {
+                if (ns == cap) {
+                    cap = cap ? cap * 2 : 16;
+                    reader_split *nsp = realloc(s, cap * sizeof *nsp);
+                    if (!nsp) {
+                        reader_plan_free(s, ns);
+                        return err_set(e, ERR_NOMEM, "out of memory");
+                    }
+                    s = nsp;
+                }
+                memset(&s[ns++], 0, sizeof *s);
+                room = target;
+            }
+            uint64_t take = sizes[f] - pos < room ? sizes[f] - pos : room;
+            reader_part p = {f, pos, pos + take, pos + take == sizes[f]};
+            if (add_part(&s[ns - 1], p, e) != 0) {
+                reader_plan_free(s, ns);
+                return -1;
+            }
+            pos += take;
+            room -= take;
+        } while (pos < sizes[f]);
+    }
+    *out = s;
+    *n = ns;
+    return 0;
+}
+
+static int fill(reader_lines *r, err_t *e)
+{
+    /* Keep the unread tail, make room, read one block. */
+    if (r->pos > 0) {
+        memmove(r->buf, r->buf + r->pos, r->len - r->pos);
+        r->off += r->pos;
+        r->len -= r->pos;
+        r->pos = 0;
+    }
+    if (r->cap - r->len < READ_BLOCK) {
+        size_t nc = r->cap ? r->cap * 2 : READ_BLOCK * 2;
+        while (nc - r->len < READ_BLOCK) nc *= 2;
+        uint8_t *nb = realloc(r->buf, nc);
+        RETURN_ERROR_IF(!nb, e, ERR_NOMEM, "out of memory reading %s", r->path);
+        r->buf = nb;
+        r->cap = nc;
+    }
+    for (;;) {
+        ssize_t n = pread(r->fd, r->buf + r->len, r->cap - r->len, (off_t)(r->off + r->len));
+        if (n < 0 && errno == EINTR) continue;
+        RETURN_SYSERR_IF(n < 0, e, ERR_INPUT, "cannot read input %s", r->path);
+        if (n == 0) r->eof = true;
+        r->len += (size_t)n;
+        return 0;
+    }
+}
+
+int reader_lines_open(reader_lines *r, const char *path, const reader_part *p, err_t *e)
 {
     memset(r, 0, sizeof *r);
-    r->paths = paths;
-    r->npaths = n;
-    r->fd = -1;
-    r->read_size = 4u << 20;
-}
-
-void reader_free(reader *r)
-{
-    if (r->fd >= 0) close(r->fd);
-    r->fd = -1;
-    buf_free(&r->carry);
-}
-
-void reader_chunk_free(reader_chunk *c)
-{
-    buf_free(&c->data);
-    free(c->segs);
-    memset(c, 0, sizeof *c);
-}
-
-static int open_next(reader *r, err_t *e)
-{
-    r->cur = r->next++;
-    const char *path = r->paths[r->cur];
+    r->path = path;
+    r->end = p->end;
+    r->to_eof = p->to_eof;
     r->fd = open(path, O_RDONLY | O_CLOEXEC);
     RETURN_SYSERR_IF(r->fd < 0, e, ERR_INPUT, "cannot open input %s", path);
-    posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-    /* A UTF-8 byte order mark at the start of a file is not data. */
-    uint8_t bom[3];
-    ssize_t n = pread(r->fd, bom, 3, 0);
-    RETURN_SYSERR_IF(n < 0, e, ERR_INPUT, "cannot read input %s", path);
-    if (n == 3 && bom[0] == 0xEF && bom[1] == 0xBB && bom[2] == 0xBF) {
-        RETURN_SYSERR_IF(lseek(r->fd, 3, SEEK_SET) < 0, e, ERR_INPUT, "cannot seek input %s", path);
-        r->bytes_in += 3;
+    if (p->start == 0) {
+        TRY(fill(r, e));
+        /* A UTF-8 byte order mark at the start of a file is not data. */
+        if (r->len >= 3 && r->buf[0] == 0xEF && r->buf[1] == 0xBB && r->buf[2] == 0xBF) {
+            r->pos = 3;
+            r->bytes += 3;
+        }
+        return 0;
     }
-    return 0;
-}
-
-static int add_seg(reader_chunk *c, uint32_t file, size_t off, err_t *e)
-{
-    if (c->nsegs == c->capsegs) {
-        uint32_t nc = c->capsegs ? c->capsegs * 2 : 16;
-        reader_seg *s = realloc(c->segs, nc * sizeof *s);
-        RETURN_ERROR_IF(!s, e, ERR_NOMEM, "out of memory");
-        c->segs = s;
-        c->capsegs = nc;
-    }
-    c->segs[c->nsegs++] = (reader_seg){file, off, 0};
-    return 0;
-}
-
-int reader_next(reader *r, reader_chunk *c, size_t target, err_t *e)
-{
-    buf_reset(&c->data);
-    c->nsegs = 0;
-    if (r->carry.len) {
-        TRY(add_seg(c, r->cur, 0, e));
-        buf_append(&c->data, r->carry.data, r->carry.len);
-        buf_reset(&r->carry);
-    }
-    bool need_newline = false; /* a file is open and its last segment must end on a line */
+    /* Start at the first line that begins at or after start: the line that
+     * straddles start belongs to the previous part. */
+    r->off = p->start - 1;
     for (;;) {
-        if (r->fd < 0) {
-            if (r->next >= r->npaths) break;
-            TRY(open_next(r, e));
-            TRY(add_seg(c, r->cur, c->data.len, e));
+        TRY(fill(r, e));
+        uint8_t *nl = memchr(r->buf + r->pos, '\n', r->len - r->pos);
+        if (nl) {
+            r->pos = (size_t)(nl - r->buf) + 1;
+            return 0;
         }
-        if (c->data.len >= target && !need_newline) {
-            /* Full: end the chunk at the last newline of the open file's segment. */
-            reader_seg *s = &c->segs[c->nsegs - 1];
-            uint8_t *base = c->data.data + s->off;
-            size_t slen = c->data.len - s->off;
-            uint8_t *nl = slen ? memrchr(base, '\n', slen) : NULL;
-            if (nl) {
-                size_t keep = (size_t)(nl - c->data.data) + 1;
-                buf_append(&r->carry, c->data.data + keep, c->data.len - keep);
-                RETURN_ERROR_IF(!buf_ok(&r->carry), e, ERR_NOMEM, "out of memory");
-                c->data.len = keep;
-                break;
-            }
-            need_newline = true; /* one line longer than the chunk: keep reading */
-        }
-        /* Read up to the target only, so a chunk overshoots by one line at most. */
-        size_t want = r->read_size;
-        if (c->data.len < target && target - c->data.len < want) want = target - c->data.len;
-        if (need_newline && want > (64u << 10)) want = 64u << 10;
-        RETURN_ERROR_IF(!buf_reserve(&c->data, want), e, ERR_NOMEM,
-                        "out of memory reading %s", r->paths[r->cur]);
-        ssize_t n = read(r->fd, c->data.data + c->data.len, want);
-        if (n < 0 && errno == EINTR) continue;
-        RETURN_SYSERR_IF(n < 0, e, ERR_INPUT, "cannot read input %s", r->paths[r->cur]);
-        if (n == 0) {
-            close(r->fd);
-            r->fd = -1;
-            need_newline = false;
-            continue;
-        }
-        if (need_newline && memchr(c->data.data + c->data.len, '\n', (size_t)n)) need_newline = false;
-        c->data.len += (size_t)n;
-        r->bytes_in += (uint64_t)n;
+        r->pos = r->len;
+        if (r->eof) return 0;
     }
-    /* Close segment lengths; drop empty ones. */
-    uint32_t k = 0;
-    for (uint32_t i = 0; i < c->nsegs; i++) {
-        size_t end = i + 1 < c->nsegs ? c->segs[i + 1].off : c->data.len;
-        c->segs[i].len = end - c->segs[i].off;
-        if (c->segs[i].len) c->segs[k++] = c->segs[i];
+}
+
+int reader_lines_next(reader_lines *r, const uint8_t **line, size_t *len, err_t *e)
+{
+    if (!r->to_eof && r->off + r->pos >= r->end) return 0;
+    size_t scanned = r->pos;
+    for (;;) {
+        uint8_t *nl = memchr(r->buf + scanned, '\n', r->len - scanned);
+        if (nl) {
+            *line = r->buf + r->pos;
+            *len = (size_t)(nl - (r->buf + r->pos));
+            r->bytes += *len + 1;
+            r->pos = (size_t)(nl - r->buf) + 1;
+            return 1;
+        }
+        if (r->eof) {
+            if (r->pos == r->len) return 0;
+            *line = r->buf + r->pos;
+            *len = r->len - r->pos; /* a last line without LF is still a line */
+            r->bytes += *len;
+            r->pos = r->len;
+            return 1;
+        }
+        scanned = r->len - r->pos;
+        TRY(fill(r, e));
+        /* fill() moved the unread bytes to the front */
     }
-    c->nsegs = k;
-    return c->data.len > 0 ? 1 : 0;
+}
+
+void reader_lines_close(reader_lines *r)
+{
+    if (r->fd >= 0) close(r->fd);
+    free(r->buf);
+    memset(r, 0, sizeof *r);
+    r->fd = -1;
 }

@@ -1,6 +1,9 @@
-/* reader: cuts the job's input files, in order, into chunks of whole lines
- * of about a target size. A chunk may hold the end of one file and the
- * start of the next; each run of one file's bytes is a segment. */
+/* reader: splits the job's inputs into row-group-sized ranges, and reads
+ * the lines of a range. A split is planned from file sizes alone, so each
+ * worker reads its own input in parallel: it takes the lines that start
+ * inside its byte ranges (finishing the last one past the end), the way
+ * Hadoop input splits work. A split may span the end of one file and the
+ * start of the next. */
 #ifndef NDPQ_READER_H
 #define NDPQ_READER_H
 
@@ -8,36 +11,40 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/buf.h"
 #include "common/err.h"
 
 typedef struct {
-    uint32_t file;     /* index into the job's inputs */
-    size_t off, len;   /* bytes of the chunk */
-} reader_seg;
+    uint32_t file;       /* index into the job's inputs */
+    uint64_t start, end; /* lines starting in [start, end) */
+    bool to_eof;         /* the file's last part: read whatever is there */
+} reader_part;
 
 typedef struct {
-    buf data;
-    reader_seg *segs;
-    uint32_t nsegs, capsegs;
-} reader_chunk;
+    reader_part *parts;
+    uint32_t nparts;
+    uint64_t bytes;      /* planned input bytes */
+} reader_split;
 
+/* Plans splits of about target bytes over files of the given sizes. */
+int reader_plan(const uint64_t *sizes, uint32_t nfiles, uint64_t target, reader_split **out, uint32_t *n,
+                err_t *e);
+void reader_plan_free(reader_split *s, uint32_t n);
+
+/* Line iterator over one part. */
 typedef struct {
-    const char *const *paths;
-    uint32_t npaths;
-    uint32_t next;       /* next file to open */
-    int fd;              /* current file, or -1 */
-    uint32_t cur;        /* index of the current file */
-    buf carry;           /* start of a line that did not fit the last chunk */
-    uint64_t bytes_in;
-    size_t read_size;
-} reader;
+    int fd;
+    const char *path;
+    uint8_t *buf;
+    size_t cap, len, pos;
+    uint64_t off;        /* file offset of buf[0] */
+    uint64_t end;
+    bool to_eof, eof;
+    uint64_t bytes;      /* bytes of the lines returned, newlines included */
+} reader_lines;
 
-void reader_init(reader *r, const char *const *paths, uint32_t n);
-void reader_free(reader *r);
-/* Fills c with at least target bytes of whole lines (less at the end).
- * Returns 1 with data, 0 at the end of the input, -1 on error. */
-int reader_next(reader *r, reader_chunk *c, size_t target, err_t *e);
-void reader_chunk_free(reader_chunk *c);
+int reader_lines_open(reader_lines *r, const char *path, const reader_part *p, err_t *e);
+/* 1 with a line (without its LF), 0 at the end of the part, -1 on error. */
+int reader_lines_next(reader_lines *r, const uint8_t **line, size_t *len, err_t *e);
+void reader_lines_close(reader_lines *r);
 
 #endif

@@ -1,7 +1,6 @@
-/* rowgroup: the column buffers of one row group while it is being filled,
- * and its encoding into column chunks. Values are slices into the input
- * chunk or the line arena; dictionary ids are assigned as values arrive and
- * a column falls back to PLAIN once its dictionary passes the limit. */
+/* rowgroup: the columns of the row group a worker is filling. Values go
+ * straight into per-column writers that encode and compress pages as they
+ * fill (parquet/column.h); pages close only between rows. */
 #ifndef NDPQ_ROWGROUP_H
 #define NDPQ_ROWGROUP_H
 
@@ -11,49 +10,42 @@
 #include "common/buf.h"
 #include "common/err.h"
 #include "parquet/codec.h"
-#include "parquet/dict.h"
+#include "parquet/column.h"
 #include "parquet/page.h"
 
 typedef struct {
-    uint32_t *rows;    /* row of each value, increasing */
-    uint32_t *ids;     /* dictionary mode */
-    slice *vals;       /* plain mode */
-    uint32_t n, cap;
-    dict d;
-    bool plain, used;
-    const uint8_t *last_p; /* same slice as the previous value: same id, no hashing */
-    uint32_t last_len, last_id;
-} rg_col;
-
-typedef struct {
     uint32_t col;
-    size_t start;      /* in rowgroup_out.data */
-    pq_chunk meta;     /* offsets relative to start */
+    buf dict_page, pages; /* the chunk's bytes, in two pieces */
+    pq_chunk meta;        /* offsets relative to the chunk's start */
 } rg_chunk;
 
 typedef struct {
-    buf data;          /* every encoded chunk, back to back */
-    rg_chunk *chunks;
+    rg_chunk *chunks;     /* buffers kept across row groups for reuse */
     uint32_t nchunks, cap;
     uint32_t num_rows;
 } rowgroup_out;
 
 typedef struct {
-    rg_col *cols;      /* indexed by schema column id */
+    column *cols;      /* indexed by schema column id */
     uint32_t ncols;
     uint32_t *used;    /* ids of columns with values in this row group */
     uint32_t nused, capused;
-    uint32_t num_rows;
-    size_t dict_limit; /* bytes of PLAIN dictionary before falling back */
+    uint32_t *full;    /* columns whose open page filled during this row */
+    uint32_t nfull, capfull;
+    uint32_t num_rows; /* the row being filled */
+    column_opts opts;
 } rowgroup;
 
-void rowgroup_init(rowgroup *g, size_t dict_limit);
+void rowgroup_init(rowgroup *g, const column_opts *o);
 void rowgroup_free(rowgroup *g);
-void rowgroup_reset(rowgroup *g);
-/* Adds a value for the current row (num_rows is the row being filled). */
+/* Adds a value to column col for the current row. */
 int rowgroup_put(rowgroup *g, uint32_t col, const uint8_t *p, uint32_t len);
-int rowgroup_encode(rowgroup *g, const page_opts *o, codec_ctx *cx, page_scratch *ps,
-                    rowgroup_out *out, err_t *e);
+/* For values whose bytes stay put for the whole job (metadata columns). */
+int rowgroup_put_stable(rowgroup *g, uint32_t col, const uint8_t *p, uint32_t len);
+/* Ends the current row; pages that filled during it are encoded. */
+int rowgroup_end_row(rowgroup *g, codec_ctx *cx, page_scratch *ps, err_t *e);
+/* Finishes every column chunk into out and resets for the next row group. */
+int rowgroup_encode(rowgroup *g, codec_ctx *cx, page_scratch *ps, rowgroup_out *out, err_t *e);
 void rowgroup_out_reset(rowgroup_out *o);
 void rowgroup_out_free(rowgroup_out *o);
 

@@ -11,9 +11,9 @@ int worker_init(worker *w, const worker_env *env, err_t *e)
     memset(w, 0, sizeof *w);
     w->env = env;
     scanner_init(&w->sc);
-    arena_init(&w->lines, 1u << 20);
+    arena_init(&w->lines, 256u << 10);
     arena_init(&w->keys, 64u << 10);
-    rowgroup_init(&w->g, env->dict_limit);
+    rowgroup_init(&w->g, &env->col);
     w->corrupt_col = UINT32_MAX;
     w->cx = codec_ctx_new(env->codec, 0);
     w->km_mask = 1023;
@@ -184,47 +184,55 @@ static int do_line(worker *w, const uint8_t *line, size_t len, uint32_t file, ui
     }
     if (w->env->metadata) {
         const char *u = w->env->uris[file];
-        RETURN_ERROR_IF(rowgroup_put(&w->g, SCHEMA_TS_ID, w->env->ts, w->env->ts_len) != 0 ||
-                        rowgroup_put(&w->g, SCHEMA_SRC_ID, (const uint8_t *)u, (uint32_t)strlen(u)) != 0,
+        RETURN_ERROR_IF(rowgroup_put_stable(&w->g, SCHEMA_TS_ID, w->env->ts, w->env->ts_len) != 0 ||
+                        rowgroup_put_stable(&w->g, SCHEMA_SRC_ID, (const uint8_t *)u, w->env->uri_lens[file]) != 0,
                         e, ERR_NOMEM, "out of memory");
     }
     out->records++;
-    w->g.num_rows++;
-    RETURN_ERROR_IF(w->g.num_rows == UINT32_MAX, e, ERR_INPUT, "too many rows in one row group");
-    return 0;
+    return rowgroup_end_row(&w->g, w->cx, &w->ps, e);
 }
 
-int worker_run(worker *w, const reader_chunk *c, worker_result *out, err_t *e)
+int worker_run(worker *w, const reader_split *sp, worker_result *out, err_t *e)
 {
-    rowgroup_reset(&w->g);
-    arena_reset(&w->lines);
     rowgroup_out_reset(&out->enc);
     out->nsamples = 0;
-    out->records = out->corrupt = 0;
+    out->records = out->corrupt = out->bytes_in = 0;
     out->replaced_ts = out->replaced_src = false;
-    if (out->capseg < c->nsegs) {
-        uint64_t *s = realloc(out->seg_lines, c->nsegs * sizeof *s);
+    if (out->capseg < sp->nparts) {
+        uint64_t *s = realloc(out->seg_lines, sp->nparts * sizeof *s);
         RETURN_ERROR_IF(!s, e, ERR_NOMEM, "out of memory");
         out->seg_lines = s;
-        out->capseg = c->nsegs;
+        out->capseg = sp->nparts;
     }
-    out->nseg = c->nsegs;
-    for (uint32_t si = 0; si < c->nsegs; si++) {
-        const reader_seg *s = &c->segs[si];
-        const uint8_t *p = c->data.data + s->off, *end = p + s->len;
+    out->nseg = sp->nparts;
+    int rc = 0;
+    for (uint32_t si = 0; si < sp->nparts && rc == 0; si++) {
+        const reader_part *part = &sp->parts[si];
+        const char *path = w->env->paths[part->file];
+        reader_lines rl;
+        rc = reader_lines_open(&rl, path, part, e);
         uint64_t lineno = 0;
-        while (p < end) {
-            const uint8_t *nl = memchr(p, '\n', (size_t)(end - p));
-            const uint8_t *le = nl ? nl : end;
-            size_t len = (size_t)(le - p);
-            if (len && p[len - 1] == '\r') len--;
+        const uint8_t *line;
+        size_t len;
+        while (rc == 0) {
+            int got = reader_lines_next(&rl, &line, &len, e);
+            if (got <= 0) {
+                rc = got;
+                break;
+            }
+            if (len && line[len - 1] == '\r') len--;
             lineno++;
-            RETURN_ERROR_IF(len > WORKER_MAX_LINE, e, ERR_INPUT,
-                            "a line of %s is longer than 1 GiB", w->env->paths[s->file]);
-            TRY(do_line(w, p, len, s->file, si, lineno, out, e));
-            p = nl ? nl + 1 : end;
+            if (len > WORKER_MAX_LINE) {
+                rc = err_set(e, ERR_INPUT, "a line of %s is longer than 1 GiB", path);
+                break;
+            }
+            arena_reset(&w->lines);
+            rc = do_line(w, line, len, part->file, si, lineno, out, e);
         }
         out->seg_lines[si] = lineno;
+        out->bytes_in += rl.bytes;
+        reader_lines_close(&rl);
     }
-    return rowgroup_encode(&w->g, &w->env->page, w->cx, &w->ps, &out->enc, e);
+    TRY(rc);
+    return rowgroup_encode(&w->g, w->cx, &w->ps, &out->enc, e);
 }

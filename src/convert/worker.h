@@ -19,27 +19,28 @@
 typedef struct {
     schema *sch;
     codec_id codec;
-    page_opts page;
-    size_t dict_limit;
+    column_opts col;
     bool metadata;
     const uint8_t *ts;              /* _processing_timestamp text */
     uint32_t ts_len;
     const char *const *uris;        /* _source_file per input */
+    const uint32_t *uri_lens;
     const char *const *paths;       /* for messages */
 } worker_env;
 
 typedef struct {
     uint32_t file;
     uint64_t line;                  /* within its segment until the job resolves it */
-    uint32_t seg;
+    uint32_t seg;                   /* part of the split */
     const char *reason;
     size_t pos;
 } worker_sample;
 
 typedef struct {
     rowgroup_out enc;
-    uint64_t *seg_lines;
+    uint64_t *seg_lines;            /* lines read per part of the split */
     uint32_t nseg, capseg;
+    uint64_t bytes_in;
     worker_sample samples[WORKER_MAX_SAMPLES];
     uint32_t nsamples;
     uint64_t records, corrupt;
@@ -58,7 +59,7 @@ typedef struct {
 typedef struct {
     const worker_env *env;
     scanner sc;
-    arena lines;                    /* decoded values, reset per chunk */
+    arena lines;                    /* decoded values of the current line */
     arena keys;                     /* key cache storage, kept */
     rowgroup g;
     codec_ctx *cx;
@@ -74,7 +75,8 @@ typedef struct {
 
 int worker_init(worker *w, const worker_env *env, err_t *e);
 void worker_free(worker *w);
-int worker_run(worker *w, const reader_chunk *c, worker_result *out, err_t *e);
+/* Converts the lines of one split into one encoded row group. */
+int worker_run(worker *w, const reader_split *sp, worker_result *out, err_t *e);
 void worker_result_free(worker_result *r);
 
 #endif

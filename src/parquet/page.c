@@ -5,9 +5,8 @@
 #include "parquet/rle.h"
 #include "parquet/thrift.h"
 
-/* Compresses s->body and appends header + compressed body to the chunk. */
-static int emit_page(buf *dst, pq_chunk *out, codec_ctx *cx, page_scratch *s, int type,
-                     uint32_t num_values, int encoding, err_t *e)
+int page_emit(buf *dst, int64_t *uncompressed, codec_ctx *cx, page_scratch *s, int type, uint32_t num_values,
+              int encoding, err_t *e)
 {
     RETURN_ERROR_IF(!buf_ok(&s->body), e, ERR_NOMEM, "out of memory building a page");
     RETURN_ERROR_IF(s->body.len > INT32_MAX, e, ERR_INPUT,
@@ -40,32 +39,42 @@ static int emit_page(buf *dst, pq_chunk *out, codec_ctx *cx, page_scratch *s, in
 
     buf_append(dst, s->header.data, s->header.len);
     buf_append(dst, s->comp.data, s->comp.len);
-    out->len += (int64_t)(s->header.len + s->comp.len);
     RETURN_ERROR_IF(!buf_ok(dst) || !buf_ok(&s->header), e, ERR_NOMEM,
                     "out of memory writing a page");
-    out->uncompressed += (int64_t)(s->header.len + s->body.len);
+    *uncompressed += (int64_t)(s->header.len + s->body.len);
     return 0;
 }
 
-/* Definition levels for rows [r0, r1) whose values are rows[v0..v1). */
-static void put_levels(buf *body, const uint32_t *rows, uint32_t v0, uint32_t v1, uint32_t r0,
-                       uint32_t r1)
+static int emit_page(buf *dst, pq_chunk *out, codec_ctx *cx, page_scratch *s, int type,
+                     uint32_t num_values, int encoding, err_t *e)
+{
+    size_t before = dst->len;
+    TRY(page_emit(dst, &out->uncompressed, cx, s, type, num_values, encoding, e));
+    out->len += (int64_t)(dst->len - before);
+    return 0;
+}
+
+void page_put_levels(buf *body, const uint32_t *rows, uint32_t n, uint32_t r0, uint32_t r1)
 {
     size_t at = body->len;
     buf_put_u32le(body, 0); /* v1 pages prefix the levels with their length */
     rle_enc r;
     rle_init(&r, body, 1);
     uint32_t next = r0;
-    for (uint32_t v = v0; v < v1; v++) {
+    for (uint32_t v = 0; v < n;) {
         if (rows[v] > next) rle_put_run(&r, 0, rows[v] - next);
-        rle_put_run(&r, 1, 1);
-        next = rows[v] + 1;
+        /* A run of consecutive rows with values: one call. */
+        uint32_t k = v + 1;
+        while (k < n && rows[k] == rows[k - 1] + 1) k++;
+        rle_put_run(&r, 1, k - v);
+        next = rows[k - 1] + 1;
+        v = k;
     }
     if (r1 > next) rle_put_run(&r, 0, r1 - next);
     rle_flush(&r);
     if (buf_ok(body)) {
-        uint32_t n = (uint32_t)(body->len - at - 4);
-        uint8_t t[4] = {(uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16), (uint8_t)(n >> 24)};
+        uint32_t len = (uint32_t)(body->len - at - 4);
+        uint8_t t[4] = {(uint8_t)len, (uint8_t)(len >> 8), (uint8_t)(len >> 16), (uint8_t)(len >> 24)};
         memcpy(body->data + at, t, 4);
     }
 }
@@ -122,7 +131,7 @@ int page_encode_chunk(const page_input *in, const page_opts *o, codec_ctx *cx, p
         uint32_t r1 = (v1 < in->n && in->rows[v1] < rmax) ? in->rows[v1] : rmax;
 
         buf_reset(&s->body);
-        put_levels(&s->body, in->rows, v0, v1, r0, r1);
+        page_put_levels(&s->body, in->rows + v0, v1 - v0, r0, r1);
         if (in->d) {
             buf_putc(&s->body, (uint8_t)bw);
             rle_enc r;

@@ -84,8 +84,8 @@ static int rg_ensure(writer_rowgroup *rg, uint32_t col, err_t *e)
     return 0;
 }
 
-static int add_chunk_to(writer *w, writer_rowgroup *rg, uint32_t col, const pq_chunk *c,
-                        const uint8_t *bytes, err_t *e)
+static int add_chunk_to(writer *w, writer_rowgroup *rg, uint32_t col, const pq_chunk *c, const uint8_t *bytes,
+                        size_t alen, const uint8_t *b, size_t blen, err_t *e)
 {
     TRY(rg_ensure(rg, col, e));
     writer_colmeta *m = &rg->cols[col];
@@ -98,13 +98,21 @@ static int add_chunk_to(writer *w, writer_rowgroup *rg, uint32_t col, const pq_c
     m->data_off = w->pos + c->data_off;
     m->dict_encoded = c->dict_encoded;
     m->stats = c->stats;
-    return write_all(w, bytes, (size_t)c->len, e);
+    RETURN_ERROR_IF(alen + blen != (size_t)c->len, e, ERR_INTERNAL, "chunk size mismatch");
+    TRY(write_all(w, bytes, alen, e));
+    return blen ? write_all(w, b, blen, e) : 0;
 }
 
 int writer_add_chunk(writer *w, uint32_t col, const pq_chunk *c, const uint8_t *bytes, err_t *e)
 {
+    return writer_add_chunk_parts(w, col, c, bytes, (size_t)c->len, NULL, 0, e);
+}
+
+int writer_add_chunk_parts(writer *w, uint32_t col, const pq_chunk *c, const uint8_t *a, size_t alen,
+                           const uint8_t *b, size_t blen, err_t *e)
+{
     RETURN_ERROR_IF(w->nrg == 0, e, ERR_INTERNAL, "chunk before row group");
-    return add_chunk_to(w, &w->rgs[w->nrg - 1], col, c, bytes, e);
+    return add_chunk_to(w, &w->rgs[w->nrg - 1], col, c, a, alen, b, blen, e);
 }
 
 static void put_schema(thrift_w *t, const writer_schema *s)
@@ -182,7 +190,7 @@ int writer_finish(writer *w, const writer_schema *s, codec_ctx *cx, page_scratch
             if (col < rg->ncols && rg->cols[col].present) continue;
             buf_reset(&bytes);
             if (page_encode_nulls((uint32_t)rg->num_rows, cx, ps, &bytes, &nul, e) != 0 ||
-                add_chunk_to(w, rg, col, &nul, bytes.data, e) != 0) {
+                add_chunk_to(w, rg, col, &nul, bytes.data, bytes.len, NULL, 0, e) != 0) {
                 buf_free(&bytes);
                 return -1;
             }

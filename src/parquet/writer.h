@@ -55,6 +55,10 @@ int writer_open(writer *w, const char *final_path, codec_id codec, err_t *e);
 int writer_begin_rowgroup(writer *w, int64_t num_rows, err_t *e);
 /* Writes one encoded chunk (bytes = its pages) to the last row group. */
 int writer_add_chunk(writer *w, uint32_t col, const pq_chunk *c, const uint8_t *bytes, err_t *e);
+/* The same, with the chunk's bytes in two pieces written back to back
+ * (the dictionary page, then the data pages). */
+int writer_add_chunk_parts(writer *w, uint32_t col, const pq_chunk *c, const uint8_t *a, size_t alen,
+                           const uint8_t *b, size_t blen, err_t *e);
 int writer_finish(writer *w, const writer_schema *s, codec_ctx *cx, page_scratch *ps, err_t *e);
 int writer_commit(writer *w, err_t *e);
 /* Removes the temporary file unless committed, and frees everything. */

@@ -1,0 +1,210 @@
+#include "parquet/column.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/hash.h"
+#include "parquet/rle.h"
+#include "parquet/stats.h"
+
+void column_init(column *c)
+{
+    memset(c, 0, sizeof *c);
+    dict_init(&c->d);
+    arena_init(&c->dstore, 64u << 10);
+    c->use_dict = true;
+}
+
+void column_free(column *c)
+{
+    dict_free(&c->d);
+    arena_free(&c->dstore);
+    free(c->rows);
+    free(c->ids);
+    buf_free(&c->plain);
+    buf_free(&c->pages);
+    buf_free(&c->minv);
+    buf_free(&c->maxv);
+    memset(c, 0, sizeof *c);
+}
+
+static void track_minmax(column *c, const uint8_t *p, uint32_t len)
+{
+    if (!c->has_minmax) {
+        c->has_minmax = true;
+        buf_append(&c->minv, p, len);
+        buf_append(&c->maxv, p, len);
+        return;
+    }
+    if (stats_cmp(p, len, c->minv.data, c->minv.len) < 0) {
+        buf_reset(&c->minv);
+        buf_append(&c->minv, p, len);
+    } else if (stats_cmp(p, len, c->maxv.data, c->maxv.len) > 0) {
+        buf_reset(&c->maxv);
+        buf_append(&c->maxv, p, len);
+    }
+}
+
+static void put_plain(column *c, const uint8_t *p, uint32_t len)
+{
+    buf_put_u32le(&c->plain, len);
+    buf_append(&c->plain, p, len);
+}
+
+int column_put(column *c, const column_opts *o, uint32_t row, const uint8_t *p, uint32_t len)
+{
+    if (c->n == c->cap) {
+        uint32_t nc = c->cap ? c->cap * 2 : 256;
+        uint32_t *r = realloc(c->rows, nc * sizeof *r);
+        if (!r) return -1;
+        c->rows = r;
+        uint32_t *ids = realloc(c->ids, nc * sizeof *ids);
+        if (!ids) return -1;
+        c->ids = ids;
+        c->cap = nc;
+    }
+    c->used = true;
+    c->rows[c->n] = row;
+    if (c->use_dict) {
+        uint32_t before = c->d.n;
+        int64_t id = dict_insert(&c->d, p, len, hash_bytes(p, len));
+        if (id < 0) return -1;
+        if (c->d.n != before) {
+            /* New entry: keep its bytes, since the input is recycled. */
+            uint8_t *copy = arena_alloc(&c->dstore, len ? len : 1);
+            if (!copy) return -1;
+            memcpy(copy, p, len);
+            c->d.vals[id].p = copy;
+            track_minmax(c, p, len);
+        }
+        c->ids[c->n] = (uint32_t)id;
+    } else {
+        put_plain(c, p, len);
+        track_minmax(c, p, len);
+    }
+    c->n++;
+    c->values++;
+    c->page_value_bytes += 4u + len;
+    return c->page_value_bytes >= o->page_bytes || c->n >= o->page_rows ||
+           (c->use_dict && dict_plain_size(&c->d) > o->dict_limit);
+}
+
+int column_put_stable(column *c, const column_opts *o, uint32_t row, const uint8_t *p, uint32_t len)
+{
+    if (!c->use_dict || p != c->stable_p || len != c->stable_len || c->n == c->cap) {
+        int r = column_put(c, o, row, p, len);
+        if (r >= 0 && c->use_dict) {
+            c->stable_p = p;
+            c->stable_len = len;
+            c->stable_id = c->ids[c->n - 1];
+        }
+        return r;
+    }
+    c->rows[c->n] = row;
+    c->ids[c->n++] = c->stable_id;
+    c->values++;
+    c->page_value_bytes += 4u + len;
+    return c->page_value_bytes >= o->page_bytes || c->n >= o->page_rows;
+}
+
+/* The open page as PLAIN, from its dictionary ids. */
+static void ids_to_plain(column *c)
+{
+    buf_reset(&c->plain);
+    for (uint32_t i = 0; i < c->n; i++) put_plain(c, c->d.vals[c->ids[i]].p, c->d.vals[c->ids[i]].len);
+}
+
+int column_flush(column *c, const column_opts *o, uint32_t row_end, codec_ctx *cx, page_scratch *ps, err_t *e)
+{
+    if (row_end <= c->page_row0) return 0;
+    bool dict_page = c->use_dict;
+    if (dict_page && !c->decided) {
+        /* The first page decides whether a dictionary pays for this chunk. */
+        c->decided = true;
+        int bw = rle_bit_width(c->d.n ? c->d.n - 1 : 0);
+        uint64_t dicted = dict_plain_size(&c->d) + ((uint64_t)c->n * (uint64_t)bw + 7) / 8;
+        if (dicted >= c->page_value_bytes) {
+            ids_to_plain(c);
+            c->use_dict = false;
+            dict_page = false;
+            dict_reset(&c->d);
+            arena_reset(&c->dstore);
+            c->stable_p = NULL;
+        }
+    }
+    buf_reset(&ps->body);
+    page_put_levels(&ps->body, c->rows, c->n, c->page_row0, row_end);
+    if (dict_page) {
+        int bw = rle_bit_width(c->d.n ? c->d.n - 1 : 0);
+        buf_putc(&ps->body, (uint8_t)bw);
+        rle_enc r;
+        rle_init(&r, &ps->body, bw);
+        for (uint32_t i = 0; i < c->n; i++) rle_put(&r, c->ids[i]);
+        rle_flush(&r);
+        c->dict_pages = true;
+    } else {
+        buf_append(&ps->body, c->plain.data, c->plain.len);
+    }
+    RETURN_ERROR_IF(!buf_ok(&c->plain), e, ERR_NOMEM, "out of memory building a page");
+    TRY(page_emit(&c->pages, &c->uncompressed, cx, ps, PQ_PAGE_DATA, row_end - c->page_row0,
+                  dict_page ? PQ_ENC_RLE_DICTIONARY : PQ_ENC_PLAIN, e));
+    c->page_row0 = row_end;
+    c->n = 0;
+    c->page_value_bytes = 0;
+    buf_reset(&c->plain);
+    /* A dictionary past its limit stops growing; later pages are PLAIN. */
+    if (c->use_dict && dict_plain_size(&c->d) > o->dict_limit) c->use_dict = false;
+    return 0;
+}
+
+int column_finish(column *c, const column_opts *o, uint32_t num_rows, codec_ctx *cx, page_scratch *ps,
+                  buf *dict_page, buf *pages, pq_chunk *meta, err_t *e)
+{
+    TRY(column_flush(c, o, num_rows, cx, ps, e));
+    memset(meta, 0, sizeof *meta);
+    meta->num_values = num_rows;
+    meta->dict_off = -1;
+    buf_reset(dict_page);
+    buf *dst = dict_page;
+    size_t start = 0;
+    if (c->dict_pages) {
+        buf_reset(&ps->body);
+        for (uint32_t i = 0; i < c->d.n; i++) {
+            buf_put_u32le(&ps->body, c->d.vals[i].len);
+            buf_append(&ps->body, c->d.vals[i].p, c->d.vals[i].len);
+        }
+        meta->dict_off = 0;
+        TRY(page_emit(dst, &meta->uncompressed, cx, ps, PQ_PAGE_DICTIONARY, c->d.n, PQ_ENC_PLAIN, e));
+    }
+    meta->data_off = (int64_t)(dst->len - start);
+    RETURN_ERROR_IF(!buf_ok(dst), e, ERR_NOMEM, "out of memory");
+    buf tmp = *pages;
+    *pages = c->pages;
+    c->pages = tmp;
+    buf_reset(&c->pages);
+    meta->len = (int64_t)(dst->len + pages->len);
+    meta->uncompressed += c->uncompressed;
+    meta->dict_encoded = c->dict_pages;
+    meta->stats.null_count = (int64_t)num_rows - (int64_t)c->values;
+    if (c->has_minmax) stats_set(&meta->stats, c->minv.data, c->minv.len, c->maxv.data, c->maxv.len);
+
+    /* Ready for the next row group; allocations are kept. */
+    c->used = false;
+    c->use_dict = true;
+    c->decided = false;
+    c->dict_pages = false;
+    dict_reset(&c->d);
+    arena_reset(&c->dstore);
+    c->stable_p = NULL;
+    c->page_row0 = 0;
+    c->n = 0;
+    buf_reset(&c->plain);
+    c->page_value_bytes = 0;
+    buf_reset(&c->pages);
+    c->uncompressed = 0;
+    c->values = 0;
+    buf_reset(&c->minv);
+    buf_reset(&c->maxv);
+    c->has_minmax = false;
+    return 0;
+}

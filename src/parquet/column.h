@@ -1,0 +1,66 @@
+/* column: writes one column chunk of a row group as values arrive. Values
+ * are copied in (the input can be recycled), pages are encoded and
+ * compressed as soon as they fill, so a row group costs its compressed
+ * size plus one open page per column, not its input size.
+ *
+ * Encoding: dictionary (RLE_DICTIONARY pages, PLAIN dictionary page first
+ * in the chunk) while it pays; a chunk whose first page shows the
+ * dictionary saves nothing is written PLAIN, and one whose dictionary
+ * passes the limit continues with PLAIN pages. */
+#ifndef NDPQ_COLUMN_H
+#define NDPQ_COLUMN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/arena.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "parquet/codec.h"
+#include "parquet/dict.h"
+#include "parquet/page.h"
+
+typedef struct {
+    size_t page_bytes;   /* close a page at about this many plain value bytes */
+    uint32_t page_rows;  /* ... or this many values */
+    size_t dict_limit;   /* plain size of the dictionary before falling back */
+} column_opts;
+
+typedef struct {
+    bool used;           /* has values in the current row group */
+    bool flush_queued;   /* the caller will close the open page after this row */
+    bool use_dict, decided, dict_pages;
+    dict d;
+    arena dstore;        /* bytes of the dictionary entries */
+    uint32_t page_row0;  /* first row of the open page */
+    uint32_t *rows, *ids;
+    uint32_t n, cap;     /* values in the open page */
+    buf plain;           /* PLAIN values of the open page (plain mode) */
+    size_t page_value_bytes;
+    buf pages;           /* finished data pages */
+    int64_t uncompressed;
+    uint64_t values;     /* in the row group */
+    const uint8_t *stable_p; /* column_put_stable's last value and its id */
+    uint32_t stable_len, stable_id;
+    buf minv, maxv;      /* statistics */
+    bool has_minmax;
+} column;
+
+void column_init(column *c);
+void column_free(column *c);
+/* Adds a value at row (rows only grow). Returns 1 when the open page is
+ * full and should be flushed once the row is complete, 0, or -1 on OOM. */
+int column_put(column *c, const column_opts *o, uint32_t row, const uint8_t *p, uint32_t len);
+/* Like column_put for values whose bytes never move (metadata columns):
+ * the same pointer again is the same value, with no hashing. */
+int column_put_stable(column *c, const column_opts *o, uint32_t row, const uint8_t *p, uint32_t len);
+/* Closes the open page at row_end (exclusive). */
+int column_flush(column *c, const column_opts *o, uint32_t row_end, codec_ctx *cx, page_scratch *ps, err_t *e);
+/* Finishes the chunk for num_rows rows: its dictionary page (if any) goes
+ * to dict_page, and its data pages are swapped into pages (the column takes
+ * the caller's buffer back for reuse). Resets the column for the next row
+ * group. */
+int column_finish(column *c, const column_opts *o, uint32_t num_rows, codec_ctx *cx, page_scratch *ps,
+                  buf *dict_page, buf *pages, pq_chunk *meta, err_t *e);
+
+#endif
