@@ -118,7 +118,7 @@ int cmd_retry(int argc, char **argv)
         return EXIT_FAILED;
     }
     uint32_t n = 0;
-    int rc = t->ops->redrive(t, all ? NULL : argv[optind], clock_now_us(), &n, &e);
+    int rc = t->ops->redrive(t, all ? NULL : argv[optind], clock_real_us(), &n, &e);
     t->ops->close(t);
     if (rc != 0) {
         fprintf(stderr, "ndpq retry: %s\n", e.msg);

@@ -19,6 +19,13 @@ static int64_t parse_fake(const char *s)
     return (int64_t)timegm(&tm) * 1000000;
 }
 
+static int64_t real_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 int64_t clock_now_us(void)
 {
     const char *fake = getenv("NDPQ_FAKE_NOW");
@@ -26,10 +33,10 @@ int64_t clock_now_us(void)
         int64_t v = parse_fake(fake);
         if (v >= 0) return v;
     }
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    return real_now_us();
 }
+
+int64_t clock_real_us(void) { return real_now_us(); }
 
 double clock_mono_s(void)
 {

@@ -4,7 +4,12 @@
 
 #include <stdint.h>
 
-int64_t clock_now_us(void);       /* realtime, or NDPQ_FAKE_NOW (ISO date/time) for tests */
+/* The calendar clock: realtime, or NDPQ_FAKE_NOW (ISO date/time, frozen)
+ * in tests. It decides dates and timestamps. */
+int64_t clock_now_us(void);
+/* Always the real time: schedules, leases and retry delays, which must
+ * elapse even when the calendar clock is pinned. */
+int64_t clock_real_us(void);
 double clock_mono_s(void);        /* monotonic seconds, for durations */
 /* "YYYY-MM-DD HH:MM:SS.ffffff" (Spark's timestamp text). out >= 27 bytes. */
 void clock_fmt_ts(int64_t us, char *out);

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,21 @@ bool watch_ignored_name(const char *name)
 
 static int add_watch(watch *w, const char *rel, err_t *e);
 
+/* True while another process has the file open for writing: taking a read
+ * lease fails with EAGAIN then. Such a file is reported by its close
+ * event instead, once it is whole. Without the right to take leases
+ * (not the owner, no CAP_LEASE) the file is reported as it is. */
+static bool being_written(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return false;
+    bool busy = false;
+    if (fcntl(fd, F_SETLEASE, F_RDLCK) == 0) fcntl(fd, F_SETLEASE, F_UNLCK);
+    else busy = errno == EAGAIN;
+    close(fd);
+    return busy;
+}
+
 static int scan_dir(watch *w, const char *root, const char *rel, watch_cb cb, void *ctx, err_t *e)
 {
     char dir[PATH_MAX];
@@ -45,6 +61,7 @@ static int scan_dir(watch *w, const char *root, const char *rel, watch_cb cb, vo
             if (w) rc = add_watch(w, sub, e);
             if (rc == 0) rc = scan_dir(w, root, sub, cb, ctx, e);
         } else if (S_ISREG(st.st_mode)) {
+            if (being_written(path)) continue;
             cb(ctx, sub, st.st_size);
         }
     }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/clock.h"
@@ -31,6 +32,7 @@ static const char SCHEMA[] =
     " file_count INTEGER NOT NULL, total_bytes INTEGER NOT NULL,"
     " manifest_key TEXT NOT NULL, manifest_uri TEXT, manifest_written INTEGER NOT NULL DEFAULT 0,"
     " attempts INTEGER NOT NULL DEFAULT 0, error TEXT, result TEXT, alerted INTEGER NOT NULL DEFAULT 0,"
+    " failures INTEGER NOT NULL DEFAULT 0,"
     " created_us INTEGER NOT NULL, updated_us INTEGER NOT NULL);"
     "CREATE INDEX IF NOT EXISTS batches_status ON batches(status, date_prefix);"
     "CREATE TABLE IF NOT EXISTS executions("
@@ -290,8 +292,9 @@ static int s_create_batch(track *t, const char *date, const track_file *files, u
         }
     }
     sqlite3_finalize(st);
+    /* next_run_us 0: runnable at once (schedules use the real clock). */
     TRY(prep(s, "INSERT INTO executions(batch_id,state,next_run_us,created_us,updated_us) "
-                "VALUES(?1,'pending',?2,?2,?2)", &st, e));
+                "VALUES(?1,'pending',0,?2,?2)", &st, e));
     sqlite3_bind_text(st, 1, out->batch_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, now_us);
     rc = sqlite3_step(st);
@@ -643,7 +646,8 @@ static int s_exec_transition(track *t, const track_transition *x, err_t *e)
     }
     if (rc == 0)
         rc = prep(s, "UPDATE batches SET status=?2, error=?3, result=COALESCE(?4,result), "
-                     "attempts=CASE WHEN ?5<0 THEN attempts ELSE ?5 END, updated_us=?6 WHERE batch_id=?1", &st, e);
+                     "attempts=CASE WHEN ?5<0 THEN attempts ELSE ?5 END, updated_us=?6, "
+                     "failures=failures+(?2='failed') WHERE batch_id=?1", &st, e);
     if (rc == 0) {
         sqlite3_bind_text(st, 1, x->batch_id, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, x->batch_status, -1, SQLITE_STATIC);
@@ -807,7 +811,7 @@ static int s_batch_get(track *t, const char *batch_id, track_batch_info *out, er
     sq_track *s = (sq_track *)t;
     sqlite3_stmt *st;
     memset(out, 0, sizeof *out);
-    TRY(prep(s, "SELECT " BATCH_COLS ",status,error,attempts FROM batches WHERE batch_id=?1", &st, e));
+    TRY(prep(s, "SELECT " BATCH_COLS ",status,error,attempts,failures FROM batches WHERE batch_id=?1", &st, e));
     sqlite3_bind_text(st, 1, batch_id, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
@@ -815,6 +819,7 @@ static int s_batch_get(track *t, const char *batch_id, track_batch_info *out, er
         col_copy(st, 7, out->status, sizeof out->status);
         out->error = sqlite3_column_type(st, 8) == SQLITE_NULL ? NULL : col_dup(st, 8);
         out->attempts = sqlite3_column_int(st, 9);
+        out->failures = sqlite3_column_int(st, 10);
     }
     sqlite3_finalize(st);
     if (rc == SQLITE_DONE) return err_set(e, ERR_INPUT, "no batch %s", batch_id);
@@ -854,8 +859,23 @@ track *track_sqlite_open(const char *path, err_t *e)
     }
     /* Writers queue on SQLite's lock instead of failing with SQLITE_BUSY. */
     sqlite3_busy_timeout(s->db, 120000);
-    if (exec_sql(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", e) != 0 ||
-        exec_sql(s, "BEGIN IMMEDIATE", e) != 0 || exec_sql(s, SCHEMA, e) != 0 || exec_sql(s, "COMMIT", e) != 0 ||
+    /* Switching a new database to WAL can report "locked" without waiting
+     * when several processes create it at once: retry that step. */
+    int setup = -1;
+    for (int tries = 0; tries < 200; tries++) {
+        err_clear(e);
+        setup = exec_sql(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", e);
+        if (setup == 0) setup = exec_sql(s, "BEGIN IMMEDIATE", e);
+        if (setup == 0) setup = exec_sql(s, SCHEMA, e);
+        if (setup == 0) setup = exec_sql(s, "COMMIT", e);
+        if (setup == 0) break;
+        int code = sqlite3_errcode(s->db);
+        s_rollback(&s->base);
+        if (code != SQLITE_BUSY && code != SQLITE_LOCKED) break;
+        struct timespec ts = {0, 20 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    if (setup != 0 ||
         prep(s, "INSERT INTO files(bucket,key,uri,size,date_prefix,status,reason,created_us,updated_us) "
                 "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?8) ON CONFLICT(bucket,key) DO NOTHING", &s->add_file, e) != 0 ||
         prep(s, "SELECT bucket,key,uri,size,created_us FROM files WHERE status='pending' AND date_prefix=?1 "

@@ -55,6 +55,7 @@ typedef struct {
     char status[16];
     char *error;
     int attempts;
+    int failures;         /* times the batch ended failed (redrives restart it) */
 } track_batch_info;
 
 typedef struct {

@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <stdlib.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -108,11 +109,27 @@ static void run_command(const char *cmd, const char *json)
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) log_warn("ALERT_COMMAND exited with status %d", st);
 }
 
-int alert_send(const config *c, const char *json, err_t *e)
+static bool already_written(const char *path, const char *alert_id)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return false;
+    char needle[256];
+    snprintf(needle, sizeof needle, "\"alert_id\":\"%s\"", alert_id);
+    char *line = NULL;
+    size_t cap = 0;
+    bool found = false;
+    while (!found && getline(&line, &cap, f) > 0) found = strstr(line, needle) != NULL;
+    free(line);
+    fclose(f);
+    return found;
+}
+
+int alert_send(const config *c, const char *json, const char *alert_id, err_t *e)
 {
     char path[CONFIG_STR + 32];
     snprintf(path, sizeof path, "%s/alerts.jsonl", c->home);
-    TRY(append_line(path, json, e));
+    if (already_written(path, alert_id)) log_info("alert %s is already in %s", alert_id, path);
+    else TRY(append_line(path, json, e));
     if (*c->alert_webhook) post_webhook(c->alert_webhook, json);
     if (*c->alert_command) run_command(c->alert_command, json);
     return 0;

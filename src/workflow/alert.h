@@ -9,7 +9,9 @@
 
 /* Sends json (one line, no newline) everywhere configured. Fails only if
  * the local alerts file cannot be written; webhook and command failures
- * are logged, since the alert is already durable. */
-int alert_send(const config *c, const char *json, err_t *e);
+ * are logged, since the alert is already durable. alert_id (inside json
+ * too) makes the file append idempotent: an alert re-sent after a crash is
+ * not written twice; the webhook and command may see it again. */
+int alert_send(const config *c, const char *json, const char *alert_id, err_t *e);
 
 #endif

@@ -122,7 +122,7 @@ int runner_fill(runner *r, err_t *e)
     int started = 0;
     while (r->njobs < r->max_running) {
         track_exec ex;
-        int64_t now = clock_now_us();
+        int64_t now = clock_real_us();
         int rc = r->tr->ops->exec_claim(r->tr, r->owner, now, r->lease_us, &ex, e);
         if (rc == 1) break;
         TRY(rc);
@@ -203,8 +203,8 @@ static char *job_error(runner_job *j, int status, long timeout_s, char **report_
     return strdup(msg);
 }
 
-static void alert_json(runner *r, const char *batch_id, const char *date, const char *manifest, int attempts,
-                       const char *error, buf *out)
+static void alert_json(runner *r, const char *alert_id, const char *batch_id, const char *date,
+                       const char *manifest, int attempts, const char *error, buf *out)
 {
     err_t e = {0};
     char **uris = NULL;
@@ -217,6 +217,8 @@ static void alert_json(runner *r, const char *batch_id, const char *date, const 
     jsonw_obj_begin(&w);
     jsonw_key(&w, "alert");
     jsonw_str(&w, "batch failed");
+    jsonw_key(&w, "alert_id");
+    jsonw_str(&w, alert_id);
     jsonw_key(&w, "batch_id");
     jsonw_str(&w, batch_id);
     jsonw_key(&w, "date_prefix");
@@ -251,8 +253,11 @@ static int send_alert(runner *r, const char *batch_id, err_t *e)
     buf_free(&abs);
     buf j = {0};
     hist(r, batch_id, "SendFailureAlert", "entered", NULL);
-    alert_json(r, batch_id, bi.b.date, buf_cstr(&mu), bi.attempts, bi.error ? bi.error : "unknown error", &j);
-    int rc = buf_cstr(&j) ? alert_send(r->cfg, (char *)j.data, e) : err_set(e, ERR_NOMEM, "out of memory");
+    char alert_id[128];
+    snprintf(alert_id, sizeof alert_id, "%s-failure-%d", batch_id, bi.failures);
+    alert_json(r, alert_id, batch_id, bi.b.date, buf_cstr(&mu), bi.attempts, bi.error ? bi.error : "unknown error",
+               &j);
+    int rc = buf_cstr(&j) ? alert_send(r->cfg, (char *)j.data, alert_id, e) : err_set(e, ERR_NOMEM, "out of memory");
     if (rc == 0) rc = r->tr->ops->mark_alerted(r->tr, batch_id, e);
     hist(r, batch_id, "SendFailureAlert", "exited", rc == 0 ? "alert sent" : e->msg);
     if (rc == 0) hist(r, batch_id, "ExecutionFailed", "entered", bi.error);
@@ -276,7 +281,7 @@ int runner_send_alerts(runner *r, err_t *e)
 static void finish_job(runner *r, runner_job *j, int status)
 {
     err_t e = {0};
-    int64_t now = clock_now_us();
+    int64_t now = clock_real_us();
     bool ok = status >= 0 && !j->timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0;
     char *report = NULL;
     char *error = ok ? NULL : job_error(j, status, r->cfg->job_timeout_s, &report);
@@ -297,7 +302,8 @@ static void finish_job(runner *r, runner_job *j, int status)
         hist(r, b, "RunJob", "exited", "job succeeded");
         hist(r, b, "UpdateStatusCompleted", "entered", NULL);
         track_transition tr = {.batch_id = b, .owner = r->owner, .batch_status = TRACK_COMPLETED,
-                               .exec_state = "succeeded", .result = report, .attempts = -1, .now_us = now};
+                               .exec_state = "succeeded", .result = report, .attempts = j->ex.attempts + 1,
+                               .now_us = now};
         int rc = r->tr->ops->exec_transition(r->tr, &tr, &e);
         if (rc == 0) {
             hist(r, b, "UpdateStatusCompleted", "exited", NULL);
@@ -385,7 +391,7 @@ void runner_heartbeat(runner *r)
     double now = clock_mono_s();
     if (now - r->last_renew < LEASE_SECONDS / 6.0) return;
     r->last_renew = now;
-    int64_t until = clock_now_us() + r->lease_us;
+    int64_t until = clock_real_us() + r->lease_us;
     for (int i = 0; i < r->njobs; i++) {
         err_t e = {0};
         int rc = r->tr->ops->exec_renew(r->tr, r->jobs[i].ex.batch_id, r->owner, until, &e);
@@ -412,7 +418,7 @@ void runner_stop(runner *r, double grace_s)
         }
         /* Hand the execution back untouched: it was interrupted, not failed. */
         track_transition tr = {.batch_id = j->ex.batch_id, .owner = r->owner, .batch_status = TRACK_MANIFESTED,
-                               .exec_state = "pending", .attempts = -1, .now_us = clock_now_us()};
+                               .exec_state = "pending", .attempts = -1, .now_us = clock_real_us()};
         if (r->tr->ops->exec_transition(r->tr, &tr, &e) == 0)
             hist(r, j->ex.batch_id, "RunJob", "exited", "interrupted by shutdown; will run again");
         log_warn("execution %s: interrupted by shutdown, handed back", j->ex.batch_id);

@@ -1,6 +1,8 @@
 #include "workflow/service.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -83,6 +85,32 @@ static int flush_now(svc *s, err_t *e)
     return end_round(s, "flush", e);
 }
 
+/* Hidden temporary parts of jobs that died with a crash are garbage. */
+static void sweep_temps(const char *outroot)
+{
+    DIR *d = opendir(outroot);
+    if (!d) return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (strncmp(de->d_name, "merged-parquet-", 15) != 0) continue;
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%s/%s", outroot, de->d_name);
+        DIR *sd = opendir(dir);
+        if (!sd) continue;
+        struct dirent *f;
+        while ((f = readdir(sd))) {
+            const char *t = f->d_name[0] == '.' ? strstr(f->d_name, ".tmp-") : NULL;
+            long pid = t ? strtol(t + 5, NULL, 10) : 0;
+            if (pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+            char path[PATH_MAX];
+            snprintf(path, sizeof path, "%s/%s", dir, f->d_name);
+            if (unlink(path) == 0) log_info("removed %s, left by a job that died", path);
+        }
+        closedir(sd);
+    }
+    closedir(d);
+}
+
 static int64_t next_midnight_us(int64_t now)
 {
     int64_t day = 86400LL * 1000000;
@@ -135,6 +163,9 @@ int service_run(const config *cfg, const service_opts *o, err_t *e)
      * worst, and a repeat is a no-op. */
     if (rc == 0 && !o->once) rc = watch_open(&w, inroot, e);
     if (rc == 0) {
+        char outroot[CONFIG_STR * 2 + 32];
+        snprintf(outroot, sizeof outroot, "%s/%s", root, cfg->output_bucket);
+        sweep_temps(outroot);
         log_info("ndpq run: home %s, input %s, %d concurrent job(s)%s", cfg->home, inroot, r.max_running,
                  o->once ? ", once" : "");
         /* Crash recovery: manifests a crash left unwritten, alerts not sent. */
@@ -147,18 +178,19 @@ int service_run(const config *cfg, const service_opts *o, err_t *e)
     if (rc == 0) rc = flush_now(&s, e);
     if (rc == 0) rc = runner_send_alerts(&r, e);
 
-    int64_t next_flush = clock_now_us() + (int64_t)cfg->flush_interval_s * 1000000;
+    /* The interval runs on real time; midnight is a calendar event. */
+    int64_t next_flush = clock_real_us() + (int64_t)cfg->flush_interval_s * 1000000;
     int64_t midnight = next_midnight_us(clock_now_us());
     while (rc == 0 && !g_stop) {
         err_t le = {0};
         if (!o->once) {
             if (watch_read(&w, on_file, &s, &le) != 0) log_error("watch: %s", le.msg);
             if (end_round(&s, "ingest", &le) != 0) log_error("ingest: %s", le.msg);
-            int64_t now = clock_now_us();
-            if (now >= next_flush || now >= midnight) {
+            int64_t real = clock_real_us(), cal = clock_now_us();
+            if (real >= next_flush || cal >= midnight) {
                 if (flush_now(&s, &le) != 0) log_error("flush: %s", le.msg);
-                next_flush = now + (int64_t)cfg->flush_interval_s * 1000000;
-                midnight = next_midnight_us(now);
+                next_flush = real + (int64_t)cfg->flush_interval_s * 1000000;
+                midnight = next_midnight_us(cal);
             }
         }
         if (runner_reap(&r, &le) < 0) log_error("runner: %s", le.msg);
@@ -167,14 +199,14 @@ int service_run(const config *cfg, const service_opts *o, err_t *e)
         if (o->once && r.njobs == 0) {
             uint32_t runnable = 0, waiting = 0;
             int64_t next = 0;
-            if (s.tr->ops->exec_outstanding(s.tr, clock_now_us(), &runnable, &waiting, &next, &le) != 0) {
+            if (s.tr->ops->exec_outstanding(s.tr, clock_real_us(), &runnable, &waiting, &next, &le) != 0) {
                 rc = -1;
                 *e = le;
                 break;
             }
             if (runnable == 0 && waiting == 0) break;
             if (runnable == 0 && waiting > 0) {
-                int64_t ms = (next - clock_now_us()) / 1000;
+                int64_t ms = (next - clock_real_us()) / 1000;
                 sleep_ms(ms < 1 ? 1 : ms > 1000 ? 1000 : (int)ms);
                 continue;
             }
@@ -187,7 +219,8 @@ int service_run(const config *cfg, const service_opts *o, err_t *e)
                 while (read(g_wake[0], b, sizeof b) > 0) {}
             }
         } else {
-            sleep_ms(r.njobs ? 20 : 1);
+            /* Nothing claimable here (another runner holds it): do not spin. */
+            sleep_ms(r.njobs ? 20 : 50);
         }
     }
     if (g_stop) log_info("ndpq run: stopping; letting %d running job(s) finish (%.0f s grace)", r.njobs, o->grace_s);
