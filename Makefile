@@ -25,7 +25,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
 PREFIX   ?= /usr/local
 
-.PHONY: all setup check check-only unit bench demo install clean asan
+.PHONY: all setup check unit bench demo install clean crash-test
 
 all: $(BUILD)/ndpq
 
@@ -57,6 +57,11 @@ unit: $(BUILD)/test_unit
 bench: setup
 	$(MAKE) all
 	bash bench/run.sh
+
+# The long crash test: 100 random SIGKILLs of the service and its jobs.
+crash-test: setup
+	$(MAKE) all
+	node tests/crash/crash.mjs --kills $${CRASH_KILLS:-100} --seed $${CRASH_SEED:-1}
 
 demo: setup
 	$(MAKE) all
