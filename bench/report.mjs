@@ -20,7 +20,7 @@ const [measPath, dataRoot, outPath] = process.argv.slice(2);
 const env = process.env;
 const MB = env.BENCH_MB || '200';
 
-const rows = fs.readFileSync(measPath, 'utf8').trim().split('\n').slice(1).map((l) => {
+const rows = fs.readFileSync(measPath, 'utf8').trim().split('\n').slice(1).filter(Boolean).map((l) => {
   const [set, tool, threads, rep, seconds, rss, bytes] = l.split('\t');
   return { set, tool, threads: Number(threads), rep: Number(rep), seconds: Number(seconds), rss_kib: Number(rss), out_bytes: Number(bytes) };
 });
@@ -107,38 +107,89 @@ const pad = (s, w, left = false) => (left ? String(s).padEnd(w) : String(s).padS
 const head = ['set', 'thr', 'ndpq MB/s', 'duck MB/s', 'speed x', 'ndpq RSS', 'duck RSS', 'duck-base', 'RSS ratio', 'ndpq out', 'duck out', 'size x'];
 const widths = [8, 3, 9, 9, 7, 8, 8, 9, 9, 8, 8, 6];
 const line = (cells) => cells.map((c, i) => pad(c, widths[i], i === 0)).join('  ');
+// The stages that ran: convert (measurements.tsv), ingest and latency (their
+// JSON files next to results.json, removed by run.sh at the start of each run).
+const outDir = path.dirname(outPath);
+const readJson = (name) => { try { return JSON.parse(fs.readFileSync(path.join(outDir, name), 'utf8')); } catch { return null; } };
+const ingest = readJson('ingest.json');
+const latency = readJson('latency.json');
+const latencyService = readJson('latency-service.json');
+
 const out = [];
 out.push('');
-out.push(`ndpq vs DuckDB: NDJSON -> snappy Parquet, ${MB} MB a set, median of ${env.BENCH_REPEAT || '?'} runs (machine: ${os.cpus().length} cores, load ${env.BENCH_LOAD_START ?? '?'} at start, ${os.loadavg()[0].toFixed(2)} at end)`);
-if (baseline) out.push(`harness floor (node + DuckDB loaded, SELECT 1): ${fmt(baseline.seconds_median, 2)} s, ${fmt(baseline.rss_kib_median / 1024)} MiB`);
-out.push('');
-out.push(line(head));
-out.push(line(['', '', '', '(-base)', '', 'MiB', 'MiB', 'MiB', 'vs -base', 'MB', 'MB', '']));
-for (const r of results) {
-  for (const e of r.threads) {
-    const n = e.ndpq, d = e.duckdb, x = e.ratios;
-    out.push(line([
-      r.set, e.threads,
-      fmt(n?.mb_per_s), fmt(d?.mb_per_s_minus_baseline ?? d?.mb_per_s), fmt(x?.throughput, 2),
-      fmt(n?.rss_mib), fmt(d?.rss_mib), fmt(d?.rss_mib_minus_baseline), fmt(x?.rss, 2),
-      fmt(n ? n.out_bytes / 1e6 : null), fmt(d ? d.out_bytes / 1e6 : null), fmt(x?.size, 2),
-    ]));
+out.push(`machine: ${os.cpus().length} cores, load ${env.BENCH_LOAD_START ?? '?'} at start, ${os.loadavg()[0].toFixed(2)} at end ` +
+  '(shared machine: load from other work adds noise; compare ratios within one run, not absolute numbers across runs)');
+if (results.length) {
+  out.push('');
+  out.push(`ndpq vs DuckDB: NDJSON -> snappy Parquet, ${MB} MB a set, median of ${env.BENCH_REPEAT || '?'} runs`);
+  if (baseline) out.push(`harness floor (node + DuckDB loaded, SELECT 1): ${fmt(baseline.seconds_median, 2)} s, ${fmt(baseline.rss_kib_median / 1024)} MiB`);
+  out.push('');
+  out.push(line(head));
+  out.push(line(['', '', '', '(-base)', '', 'MiB', 'MiB', 'MiB', 'vs -base', 'MB', 'MB', '']));
+  for (const r of results) {
+    for (const e of r.threads) {
+      const n = e.ndpq, d = e.duckdb, x = e.ratios;
+      out.push(line([
+        r.set, e.threads,
+        fmt(n?.mb_per_s), fmt(d?.mb_per_s_minus_baseline ?? d?.mb_per_s), fmt(x?.throughput, 2),
+        fmt(n?.rss_mib), fmt(d?.rss_mib), fmt(d?.rss_mib_minus_baseline), fmt(x?.rss, 2),
+        fmt(n ? n.out_bytes / 1e6 : null), fmt(d ? d.out_bytes / 1e6 : null), fmt(x?.size, 2),
+      ]));
+    }
+  }
+  out.push('');
+  out.push('speed x = ndpq MB/s / DuckDB MB/s; RSS ratio = ndpq peak RSS / DuckDB peak RSS; size x = ndpq file / DuckDB file.');
+  out.push('DuckDB columns marked -base have the node + DuckDB floor taken off (kind to DuckDB); raw DuckDB figures:');
+  for (const r of results) {
+    for (const e of r.threads) {
+      if (!e.duckdb) continue;
+      out.push(`  ${r.set} t${e.threads}: DuckDB ${fmt(e.duckdb.mb_per_s)} MB/s, ${fmt(e.duckdb.rss_mib)} MiB raw` +
+        (e.ratios ? `; ndpq/DuckDB raw: speed ${fmt(e.ratios.throughput_raw, 2)}x, RSS ${fmt(e.ratios.rss_raw, 2)}` : ''));
+    }
+  }
+  for (const r of results) {
+    for (const [k, v] of Object.entries(r.scaling)) {
+      out.push(`scaling ${r.set} ${k.replaceAll('_', ' ')} threads: ndpq ${fmt(v.ndpq, 2)}x, DuckDB ${fmt(v.duckdb, 2)}x`);
+    }
   }
 }
-out.push('');
-out.push('speed x = ndpq MB/s / DuckDB MB/s; RSS ratio = ndpq peak RSS / DuckDB peak RSS; size x = ndpq file / DuckDB file.');
-out.push('DuckDB columns marked -base have the node + DuckDB floor taken off (kind to DuckDB); raw DuckDB figures:');
-for (const r of results) {
-  for (const e of r.threads) {
-    if (!e.duckdb) continue;
-    out.push(`  ${r.set} t${e.threads}: DuckDB ${fmt(e.duckdb.mb_per_s)} MB/s, ${fmt(e.duckdb.rss_mib)} MiB raw` +
-      (e.ratios ? `; ndpq/DuckDB raw: speed ${fmt(e.ratios.throughput_raw, 2)}x, RSS ${fmt(e.ratios.rss_raw, 2)}` : ''));
+
+// ------------------------------------------------------------------ ingest
+const kev = (x) => (x === null || x === undefined ? '-' : `${(x / 1000).toFixed(1)}k`);
+if (ingest) {
+  out.push('');
+  out.push(`ndpq ingest: ${ingest.events.toLocaleString('en-US')} S3 ObjectCreated events in ${ingest.sqs_events.toLocaleString('en-US')} SQS events ` +
+    `(${ingest.messages_per_sqs_event} messages each, ${fmt(ingest.events_file_bytes / 1e6)} MB), fresh state.db (WAL) per run, ` +
+    `end to end, median of the runs (load ${fmt(ingest.load?.start, 2)} -> ${fmt(ingest.load?.end, 2)}); no DuckDB equivalent`);
+  const ih = ['MAX', 'batches', 'runs', 'events/s', 'seconds', 'track s', 'batch s', 'manif. s', 'track ev/s', 'RSS MiB', 'each run: events/s'];
+  const iw = [5, 7, 4, 9, 7, 7, 7, 8, 10, 7, 0];
+  const iline = (cells) => cells.map((c, i) => pad(c, iw[i], i === iw.length - 1)).join('  ');
+  out.push(iline(ih));
+  for (const r of ingest.results) {
+    const p = r.phases_median;
+    out.push(iline([r.max_files_per_manifest, r.batches, r.runs, kev(r.events_per_s_median), fmt(r.seconds_median, 3),
+      fmt(p?.track_s, 3), fmt(p?.batch_s, 3), fmt(p?.manifests_s, 3), kev(r.tracking_events_per_s), fmt(r.rss_kib_median / 1024),
+      r.events_per_s_all.map((x) => kev(x)).join(' ')]));
   }
+  out.push('track = parse + stat + tracking inserts and commits (process start to the first batch line); batch = the claiming');
+  out.push('transactions; manif. = manifest files, execution records, report. Counts checked with sqlite3 after every run.');
 }
-for (const r of results) {
-  for (const [k, v] of Object.entries(r.scaling)) {
-    out.push(`scaling ${r.set} ${k.replaceAll('_', ' ')} threads: ndpq ${fmt(v.ndpq, 2)}x, DuckDB ${fmt(v.duckdb, 2)}x`);
-  }
+
+// ------------------------------------------------------------------ latency
+if (latency) {
+  out.push('');
+  out.push(`ndpq run: 10th file of a batch of ${latency.files_per_batch} x ~10 MB (${fmt(latency.bytes_per_batch / 1e6)} MB, ` +
+    `${latency.lines_per_batch} lines) landing -> its Parquet visible, ${latency.rounds} rounds ` +
+    `(load ${fmt(latency.load?.start, 2)} -> ${fmt(latency.load?.end, 2)}); no DuckDB equivalent`);
+  out.push(`  median ${fmt(latency.seconds_median, 3)} s  (each: ${latency.seconds_all.map((x) => fmt(x, 3)).join(', ')})  ` +
+    `target < ${latency.target_seconds} s`);
+  out.push(`  to committed in state.db: median ${fmt(latency.committed_seconds_median, 3)} s  (each: ${latency.committed_seconds_all.map((x) => fmt(x, 3)).join(', ')})`);
+  const sm = latency.steps_median;
+  const ms = (x) => (x === null || x === undefined ? '-' : (x * 1000).toFixed(1));
+  out.push(`  steps, median ms after the rename: tracked ${ms(sm.tracked_s)}, batch closed ${ms(sm.batch_closed_s)}, ` +
+    `job started ${ms(sm.job_started_s)}, Parquet renamed ${ms(sm.parquet_renamed_s)} (ctime), visible ${ms(sm.parquet_visible_s)} ` +
+    `(${latency.poll_ms} ms poll), job reaped ${ms(sm.job_exited_s)}, committed ${ms(sm.committed_s)}; convert's own time ${ms(latency.job_seconds_median)}`);
+  if (latencyService) out.push(`  service stopped by ${latencyService.stop_signal} in ${fmt(latencyService.stop_seconds, 2)} s, exit ${latencyService.exit_code}, ${latencyService.left_behind} process(es) left`);
 }
 
 // Bars from the issues (information; BENCH_STRICT=1 enforces issue #2's).
@@ -156,9 +207,17 @@ for (const r of results) {
   const s = r.scaling['2_vs_1'];
   if (s && s.ndpq !== null) checks.push({ issue: 6, what: `${r.set}: ndpq 2 threads >= 1.8x 1 thread`, ok: s.ndpq >= 1.8 });
 }
+for (const r of ingest?.results ?? []) {
+  checks.push({ issue: '3/#6', what: `ingest MAX=${r.max_files_per_manifest}: ${kev(r.events_per_s_median)} events/s >= ${kev(ingest.target_events_per_s)} (end to end)`,
+    ok: r.events_per_s_median >= ingest.target_events_per_s });
+}
+if (latency) {
+  checks.push({ issue: '4/#6', what: `latency: median ${fmt(latency.seconds_median, 3)} s < ${latency.target_seconds} s (10th file -> Parquet visible)`,
+    ok: latency.seconds_median < latency.target_seconds });
+}
 if (checks.length) {
   out.push('');
-  out.push('bars (ratios vs DuckDB minus the harness floor):');
+  out.push(results.length ? 'bars (ratios vs DuckDB minus the harness floor):' : 'bars:');
   for (const c of checks) out.push(`  ${c.ok ? 'PASS' : 'MISS'}  #${c.issue}  ${c.what}`);
 }
 out.push('');
@@ -187,8 +246,11 @@ const json = {
     ((env.BENCH_DUCKDB_COLUMNS || 'given') === 'given' ? 'run untimed before the measurements. ' : 'run inside each timed DuckDB process. ') +
     "Ratios use DuckDB minus the harness floor " +
     '(node + DuckDB loaded, SELECT 1) for time and RSS; raw ratios are given too. Each ndpq output is verified with DuckDB.',
+  stages: (env.BENCH_ONLY_STAGES || '').split(/\s+/).filter(Boolean),
   baseline,
   results,
+  ingest,
+  latency: latency ? { ...latency, service: latencyService } : null,
   checks,
 };
 fs.mkdirSync(path.dirname(outPath), { recursive: true });

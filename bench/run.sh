@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# ndpq benchmark: NDJSON -> snappy Parquet, ndpq against DuckDB, same data, same run.
+# ndpq benchmark, three stages in one report:
+#   convert  NDJSON -> snappy Parquet, ndpq against DuckDB, same data, same run
+#   ingest   `ndpq ingest` of 100,000 S3 events into a fresh state.db (issue #3)
+#   latency  `ndpq run`: 10th file of a 10 x 10 MB batch landing -> its Parquet (issue #4)
 #
 #   bash bench/run.sh            (what `make bench` runs, after building build/ndpq
 #                                 and running scripts/setup.sh)
 #
 # Environment:
+#   BENCH_ONLY="convert ingest latency"  the stages to run (spaces or commas)
 #   BENCH_MB=200          size of each data set in MB (10^6 bytes), 20 files each
 #   BENCH_SETS=events     data sets: any of "events wide longstr"
 #   BENCH_REPEAT=3        runs per (tool, data set, threads); the median is reported
@@ -18,6 +22,15 @@
 #   NDPQ=build/ndpq       binary under test
 #   BENCH_NODE_MODULES    node_modules holding @duckdb/node-api
 #                         (default tests/readers/node_modules)
+#   BENCH_INGEST_EVENTS=100000   events per ingest run (a multiple of 10)
+#   BENCH_INGEST_MAX="200 10"    MAX_FILES_PER_MANIFEST values (production, default)
+#   BENCH_INGEST_REPEAT="3 1"    ingest runs for each MAX value (or one count for all);
+#                         the median is reported. MAX=10 writes 10,000 fsynced manifests,
+#                         so it is slow and runs once by default.
+#   BENCH_LATENCY_ROUNDS=5       batches landed on the running service
+#
+# Ingest and latency have no DuckDB side; see bench/ingest.mjs and
+# bench/latency.mjs for what exactly is timed and checked.
 #
 # Data is cached in build/bench-data/<set>-<MB>/ and made again only when missing.
 # Results: a table on stdout (also build/bench/results.txt), and
@@ -43,9 +56,18 @@ DATA_ROOT=$ROOT/build/bench-data
 OUT=$ROOT/build/bench
 TIME=/usr/bin/time
 
+ONLY=${BENCH_ONLY:-convert ingest latency}
+ONLY=${ONLY//,/ }
+
 die() { echo "bench: $*" >&2; exit 1; }
 log() { echo "bench: $*" >&2; }
 has_tool() { [[ " $TOOLS " == *" $1 "* ]]; }
+want() { [[ " $ONLY " == *" $1 "* ]]; }
+
+for st in $ONLY; do
+  case "$st" in convert|ingest|latency) ;; *) die "unknown stage '$st' in BENCH_ONLY (convert, ingest, latency)" ;; esac
+done
+[ -n "${ONLY// /}" ] || die "BENCH_ONLY names no stage (convert, ingest, latency)"
 
 [[ "$MB" =~ ^[0-9]+([.][0-9]+)?$ ]] || die "BENCH_MB must be a number, got '$MB'"
 [[ "$REPEAT" =~ ^[1-9][0-9]*$ ]] || die "BENCH_REPEAT must be a positive integer, got '$REPEAT'"
@@ -53,8 +75,11 @@ case "$DUCK_COLS" in given|discover) ;; *) die "BENCH_DUCKDB_COLUMNS must be giv
 [ -x "$TIME" ] || die "$TIME (GNU time) is missing; run scripts/setup.sh"
 "$TIME" -f '%e %M' true 2>/dev/null || die "$TIME is not GNU time (needs -f '%e %M'); run scripts/setup.sh"
 command -v node >/dev/null || die "node is missing; run scripts/setup.sh"
-if has_tool ndpq; then
+if has_tool ndpq || want ingest || want latency; then
   [ -x "$NDPQ" ] || die "$NDPQ not built; run make"
+fi
+if want ingest || want latency; then
+  command -v sqlite3 >/dev/null || die "sqlite3 (the CLI) is missing; run scripts/setup.sh"
 fi
 for s in $SETS; do
   case "$s" in events|wide|longstr) ;; *) die "unknown data set '$s' (events, wide, longstr)" ;; esac
@@ -72,6 +97,8 @@ MEAS=$OUT/measurements.tsv
 VERIFY=$OUT/verify.txt
 printf 'set\ttool\tthreads\trep\tseconds\trss_kib\tout_bytes\n' > "$MEAS"
 : > "$VERIFY"
+# Results of this run only: a stage that does not run leaves nothing behind.
+rm -f "$OUT/results.json" "$OUT/results.txt" "$OUT/ingest.json" "$OUT/latency.json" "$OUT/latency-service.json"
 
 # measure SET TOOL THREADS REP OUTFILE CMD...: one timed run, appended to $MEAS.
 measure() {
@@ -96,73 +123,162 @@ measure() {
   log "$(printf '%-8s %-8s threads=%s rep=%s  %6ss  %7s KiB  %s bytes' "$set" "$tool" "$thr" "$rep" "$secs" "$rss" "$bytes")"
 }
 
-# Baseline: node + DuckDB loaded, SELECT 1.
-if has_tool duckdb; then
-  node bench/duckdb.mjs baseline || die "cannot load DuckDB through node; run scripts/setup.sh"
-  for ((r = 1; r <= REPEAT; r++)); do
-    measure - baseline 0 "$r" "" node bench/duckdb.mjs baseline
+# ------------------------------------------------------------------ convert
+if want convert; then
+  # Baseline: node + DuckDB loaded, SELECT 1.
+  if has_tool duckdb; then
+    node bench/duckdb.mjs baseline || die "cannot load DuckDB through node; run scripts/setup.sh"
+    for ((r = 1; r <= REPEAT; r++)); do
+      measure - baseline 0 "$r" "" node bench/duckdb.mjs baseline
+    done
+  fi
+
+  for set in $SETS; do
+    DATA=$DATA_ROOT/$set-$MB
+    if [ ! -f "$DATA/meta.json" ]; then
+      log "generating $set data, $MB MB -> $DATA"
+      node bench/gen.mjs "$set" "$MB" "$DATA"
+    fi
+    FILES=("$DATA"/*.ndjson)   # glob order is sorted: events-00, events-01, ...
+    [ -f "${FILES[0]}" ] || die "no input files in $DATA"
+    COLS=$DATA/duckdb-columns.json
+    if [ ! -f "$COLS" ]; then
+      node bench/duckdb.mjs describe "$COLS.tmp" "${FILES[@]}"
+      mv "$COLS.tmp" "$COLS"
+    fi
+    # Warm the page cache so both tools read from memory.
+    cat "${FILES[@]}" > /dev/null
+
+    SO=$OUT/out/$set
+    mkdir -p "$SO"
+    DCOLS=$COLS
+    [ "$DUCK_COLS" = discover ] && DCOLS=-
+    # Each repeat runs every thread count and both tools, so load that comes and
+    # goes during the run hits all of them alike (ratios and scaling stay fair).
+    # The tool that goes first alternates: neither always gets the warmer machine.
+    for ((r = 1; r <= REPEAT; r++)); do
+      ti=0
+      for thr in $THREADS; do
+        ti=$((ti + 1))
+        NOUT=$SO/ndpq-t$thr.parquet
+        DOUT=$SO/duckdb-t$thr.parquet
+        if (( (r + ti) % 2 == 0 )); then order="ndpq duckdb"; else order="duckdb ndpq"; fi
+        for tool in $order; do
+          has_tool "$tool" || continue
+          if [ "$tool" = ndpq ]; then
+            measure "$set" ndpq "$thr" "$r" "$NOUT" \
+              "$NDPQ" convert --threads "$thr" --compression snappy "${FILES[@]}" -o "$NOUT"
+            cp "$OUT/last-ndpq.stdout" "$SO/ndpq-t$thr.report.json"
+          else
+            measure "$set" duckdb "$thr" "$r" "$DOUT" \
+              node bench/duckdb.mjs convert "$thr" "$DOUT" "$DCOLS" "${FILES[@]}"
+          fi
+        done
+        # Verify the first outputs before spending time on more runs, and the
+        # last ndpq output (the one whose size is reported).
+        if (( r == 1 || r == REPEAT )) && has_tool ndpq; then
+          node bench/duckdb.mjs verify "$NOUT" "$DATA/meta.json" "$COLS" "$SO/ndpq-t$thr.report.json" \
+            | tee -a "$VERIFY" >&2 || die "ndpq output failed verification; no numbers reported"
+        fi
+        if (( r == 1 )) && has_tool duckdb; then
+          node bench/duckdb.mjs verify "$DOUT" "$DATA/meta.json" "$COLS" \
+            | tee -a "$VERIFY" >&2 || die "DuckDB output failed verification; the harness is broken"
+        fi
+      done
+    done
   done
 fi
 
-for set in $SETS; do
-  DATA=$DATA_ROOT/$set-$MB
-  if [ ! -f "$DATA/meta.json" ]; then
-    log "generating $set data, $MB MB -> $DATA"
-    node bench/gen.mjs "$set" "$MB" "$DATA"
-  fi
-  FILES=("$DATA"/*.ndjson)   # glob order is sorted: events-00, events-01, ...
-  [ -f "${FILES[0]}" ] || die "no input files in $DATA"
-  COLS=$DATA/duckdb-columns.json
-  if [ ! -f "$COLS" ]; then
-    node bench/duckdb.mjs describe "$COLS.tmp" "${FILES[@]}"
-    mv "$COLS.tmp" "$COLS"
-  fi
-  # Warm the page cache so both tools read from memory.
-  cat "${FILES[@]}" > /dev/null
+# ------------------------------------------------------------------ ingest
+# 100,000 S3 events through `ndpq ingest` into a fresh state.db per run, with
+# MAX_FILES_PER_MANIFEST 200 (production) and 10 (default). The objects and
+# the events file are made once (untimed) in build/bench-data/ingest-N-DATE/.
+# Each run is checked with sqlite3 before its number counts (see ingest.mjs).
+if want ingest; then
+  BENCH_DATA_ROOT=$DATA_ROOT BENCH_OUT=$OUT NDPQ=$NDPQ \
+    node bench/ingest.mjs "$OUT/ingest.json" || die "ingest benchmark failed; no ingest numbers reported"
+fi
 
-  SO=$OUT/out/$set
-  mkdir -p "$SO"
-  DCOLS=$COLS
-  [ "$DUCK_COLS" = discover ] && DCOLS=-
-  # Each repeat runs every thread count and both tools, so load that comes and
-  # goes during the run hits all of them alike (ratios and scaling stay fair).
-  # The tool that goes first alternates: neither always gets the warmer machine.
-  for ((r = 1; r <= REPEAT; r++)); do
-    ti=0
-    for thr in $THREADS; do
-      ti=$((ti + 1))
-      NOUT=$SO/ndpq-t$thr.parquet
-      DOUT=$SO/duckdb-t$thr.parquet
-      if (( (r + ti) % 2 == 0 )); then order="ndpq duckdb"; else order="duckdb ndpq"; fi
-      for tool in $order; do
-        has_tool "$tool" || continue
-        if [ "$tool" = ndpq ]; then
-          measure "$set" ndpq "$thr" "$r" "$NOUT" \
-            "$NDPQ" convert --threads "$thr" --compression snappy "${FILES[@]}" -o "$NOUT"
-          cp "$OUT/last-ndpq.stdout" "$SO/ndpq-t$thr.report.json"
-        else
-          measure "$set" duckdb "$thr" "$r" "$DOUT" \
-            node bench/duckdb.mjs convert "$thr" "$DOUT" "$DCOLS" "${FILES[@]}"
-        fi
-      done
-      # Verify the first outputs before spending time on more runs, and the
-      # last ndpq output (the one whose size is reported).
-      if (( r == 1 || r == REPEAT )) && has_tool ndpq; then
-        node bench/duckdb.mjs verify "$NOUT" "$DATA/meta.json" "$COLS" "$SO/ndpq-t$thr.report.json" \
-          | tee -a "$VERIFY" >&2 || die "ndpq output failed verification; no numbers reported"
-      fi
-      if (( r == 1 )) && has_tool duckdb; then
-        node bench/duckdb.mjs verify "$DOUT" "$DATA/meta.json" "$COLS" \
-          | tee -a "$VERIFY" >&2 || die "DuckDB output failed verification; the harness is broken"
-      fi
-    done
-  done
-done
+# ------------------------------------------------------------------ latency
+# `ndpq run` on a fresh NDPQ_HOME; bench/latency.mjs lands batches of 10 x 10 MB
+# and times the 10th file's rename -> the batch's Parquet visible. The service
+# is ours: it is stopped with SIGTERM at the end, and by the EXIT trap on any
+# other way out (failure, Ctrl-C), SIGKILL after 40 s; its jobs carry the home
+# in their arguments, so anything left is found and reported.
+SVC_PID=""
+LAT_HOME=$OUT/latency/home
+svc_alive() { local st; st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1; [[ "$st" != Z* ]]; }
+stop_service() {
+  [ -n "$SVC_PID" ] || return 0
+  local pid=$SVC_PID i t0 t1 left
+  SVC_PID=""
+  t0=$(date +%s.%N)
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 400; i++)); do svc_alive "$pid" || break; sleep 0.1; done
+  if svc_alive "$pid"; then
+    log "latency: the service (pid $pid) is still running 40 s after SIGTERM; sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  SVC_RC=0
+  wait "$pid" 2>/dev/null || SVC_RC=$?
+  rm -f "$LAT_PIDFILE"
+  t1=$(date +%s.%N)
+  SVC_STOP_S=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+  # Jobs started by the service name a manifest under its home.
+  left=$(pgrep -f -- "$LAT_HOME/" || true)
+  SVC_LEFT=0
+  if [ -n "$left" ]; then
+    SVC_LEFT=$(echo "$left" | wc -l)
+    log "latency: $SVC_LEFT process(es) of the service left behind, killing them: $(echo $left)"
+    kill -KILL $left 2>/dev/null || true
+  fi
+}
+if want latency; then
+  LAT_DATA=$DATA_ROOT/latency-events-10x10
+  if [ ! -f "$LAT_DATA/meta.json" ]; then
+    log "generating latency data, 10 files of 10 MB -> $LAT_DATA"
+    BENCH_FILES=10 node bench/gen.mjs events 100 "$LAT_DATA"
+  fi
+  LAT_LOG=$OUT/latency/service.log
+  LAT_PIDFILE=$OUT/latency/service.pid
+  # A service that outlived an earlier run (run.sh SIGKILLed) would share the home.
+  if [ -f "$LAT_PIDFILE" ] && svc_alive "$(cat "$LAT_PIDFILE")" \
+    && tr '\0' ' ' < "/proc/$(cat "$LAT_PIDFILE")/cmdline" 2>/dev/null | grep -q ' run '; then
+    die "the service of an earlier latency run is still running (pid $(cat "$LAT_PIDFILE")); stop it first"
+  fi
+  [ -z "$(pgrep -f -- "$LAT_HOME/" || true)" ] || die "processes from an earlier latency run still use $LAT_HOME: $(pgrep -f -- "$LAT_HOME/" | tr '\n' ' ')"
+  rm -rf "$LAT_HOME"
+  mkdir -p "$LAT_HOME/buckets/input"
+  trap 'if [ -n "$SVC_PID" ]; then log "latency: stopping the service (pid $SVC_PID) on the way out"; stop_service; fi' EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  # A clean configuration: only the home, the batch size and the log level are set.
+  env -u TRACKING_TABLE -u INPUT_BUCKET -u MANIFEST_BUCKET -u OUTPUT_BUCKET -u QUARANTINE_BUCKET \
+    -u ALLOWED_EXTENSIONS -u MIN_FILES_FOR_PARTIAL_BATCH -u EXPECTED_FILE_SIZE_MB -u MAX_BATCH_BYTES \
+    -u MAX_BATCH_WAIT_SECONDS -u CONVERT_THREADS -u MAX_CONCURRENT_RUNS -u COMPRESSION_TYPE -u NDPQ_FAKE_NOW \
+    NDPQ_HOME="$LAT_HOME" MAX_FILES_PER_MANIFEST=10 LOG_LEVEL=info \
+    "$NDPQ" run >"$LAT_LOG" 2>&1 &
+  SVC_PID=$!
+  echo "$SVC_PID" > "$LAT_PIDFILE"
+  log "latency: ndpq run started (pid $SVC_PID), home $LAT_HOME, log $LAT_LOG"
+  node bench/latency.mjs "$LAT_HOME" "$SVC_PID" "$LAT_LOG" "$LAT_DATA" "$OUT/latency.json" \
+    || die "latency benchmark failed; no latency numbers reported"
+  stop_service
+  trap - EXIT INT TERM
+  log "latency: service stopped by SIGTERM in ${SVC_STOP_S} s, exit code $SVC_RC, $SVC_LEFT process(es) left"
+  printf '{"stop_signal":"SIGTERM","exit_code":%s,"stop_seconds":%s,"left_behind":%s}\n' \
+    "$SVC_RC" "$SVC_STOP_S" "$SVC_LEFT" > "$OUT/latency-service.json"
+  [ "$SVC_RC" -eq 0 ] || die "the service exited $SVC_RC after SIGTERM (expected 0); see $LAT_LOG"
+  [ "$SVC_LEFT" -eq 0 ] || die "the service left $SVC_LEFT process(es) behind after it stopped"
+  if grep -E ' (WARN|ERROR) ' "$LAT_LOG" >&2; then die "the service logged warnings or errors (above); see $LAT_LOG"; fi
+  # The landed files (500 MB) have done their job; state, logs and Parquet stay.
+  find "$LAT_HOME/buckets/input" -name 'lat-*.ndjson' -type f -delete
+fi
 
 NDPQ_VERSION=""
 if has_tool ndpq; then
   NDPQ_VERSION=$("$NDPQ" --version 2>/dev/null | head -n 1 || true)
 fi
 export NDPQ_VERSION BENCH_MB=$MB BENCH_SETS=$SETS BENCH_REPEAT=$REPEAT BENCH_THREADS=$THREADS \
-  BENCH_DUCKDB_COLUMNS=$DUCK_COLS BENCH_STRICT=${BENCH_STRICT:-0}
+  BENCH_DUCKDB_COLUMNS=$DUCK_COLS BENCH_STRICT=${BENCH_STRICT:-0} BENCH_ONLY_STAGES="$ONLY"
 node bench/report.mjs "$MEAS" "$DATA_ROOT" "$OUT/results.json" | tee "$OUT/results.txt"
