@@ -15,7 +15,7 @@
 typedef struct {
     track base;
     sqlite3 *db;
-    sqlite3_stmt *add_file, *pending;
+    sqlite3_stmt *add_file, *pending, *known;
 } sq_track;
 
 static const char SCHEMA[] =
@@ -111,12 +111,12 @@ static int s_add_file(track *t, const track_file_in *f, bool *inserted, err_t *e
 static int s_file_known(track *t, const char *bucket, const char *key, bool *known, err_t *e)
 {
     sq_track *s = (sq_track *)t;
-    sqlite3_stmt *st;
-    TRY(prep(s, "SELECT 1 FROM files WHERE bucket=?1 AND key=?2", &st, e));
+    sqlite3_stmt *st = s->known;
+    sqlite3_reset(st);
     sqlite3_bind_text(st, 1, bucket, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sq_err(s, e, "looking up a file");
     *known = rc == SQLITE_ROW;
     return 0;
@@ -832,6 +832,7 @@ static void s_close(track *t)
     if (!s) return;
     sqlite3_finalize(s->add_file);
     sqlite3_finalize(s->pending);
+    sqlite3_finalize(s->known);
     sqlite3_close(s->db);
     free(s);
 }
@@ -879,7 +880,8 @@ track *track_sqlite_open(const char *path, err_t *e)
         prep(s, "INSERT INTO files(bucket,key,uri,size,date_prefix,status,reason,created_us,updated_us) "
                 "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?8) ON CONFLICT(bucket,key) DO NOTHING", &s->add_file, e) != 0 ||
         prep(s, "SELECT bucket,key,uri,size,created_us FROM files WHERE status='pending' AND date_prefix=?1 "
-                "ORDER BY created_us, key LIMIT ?2", &s->pending, e) != 0) {
+                "ORDER BY created_us, key LIMIT ?2", &s->pending, e) != 0 ||
+        prep(s, "SELECT 1 FROM files WHERE bucket=?1 AND key=?2", &s->known, e) != 0) {
         err_wrap(e, "tracking store %s", path);
         s_close(&s->base);
         return NULL;
