@@ -3,10 +3,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Open pages and dictionaries of all columns share this budget, so a wide
+ * schema shrinks them instead of multiplying memory by its width. */
+#define ROWGROUP_BUDGET ((size_t)16 << 20)
+#define ROWGROUP_MIN_PAGE ((size_t)64 << 10)
+
+static void fit_budget(rowgroup *g)
+{
+    size_t share = ROWGROUP_BUDGET / (g->nused ? g->nused : 1);
+    if (share < ROWGROUP_MIN_PAGE) share = ROWGROUP_MIN_PAGE;
+    g->opts = g->base;
+    if (g->opts.page_bytes > share) g->opts.page_bytes = share;
+    if (g->opts.dict_limit > share) g->opts.dict_limit = share;
+}
+
 void rowgroup_init(rowgroup *g, const column_opts *o)
 {
     memset(g, 0, sizeof *g);
-    g->opts = *o;
+    g->base = *o;
+    fit_budget(g);
 }
 
 void rowgroup_free(rowgroup *g)
@@ -47,7 +62,10 @@ static int put(rowgroup *g, uint32_t col, const uint8_t *p, uint32_t len, bool s
 {
     if (col >= g->ncols && ensure_col(g, col) != 0) return -1;
     column *c = &g->cols[col];
-    if (!c->used && push_id(&g->used, &g->nused, &g->capused, col) != 0) return -1;
+    if (!c->used) {
+        if (push_id(&g->used, &g->nused, &g->capused, col) != 0) return -1;
+        fit_budget(g);
+    }
     int r = stable ? column_put_stable(c, &g->opts, g->num_rows, p, len) : column_put(c, &g->opts, g->num_rows, p, len);
     if (r < 0) return -1;
     /* A page reports "full" on every value past its limit: queue it once. */

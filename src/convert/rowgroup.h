@@ -33,7 +33,8 @@ typedef struct {
     uint32_t *full;    /* columns whose open page filled during this row */
     uint32_t nfull, capfull;
     uint32_t num_rows; /* the row being filled */
-    column_opts opts;
+    column_opts base;  /* as configured */
+    column_opts opts;  /* in effect: pages and dictionaries shrink with many columns */
 } rowgroup;
 
 void rowgroup_init(rowgroup *g, const column_opts *o);

@@ -11,7 +11,7 @@ void column_init(column *c)
 {
     memset(c, 0, sizeof *c);
     dict_init(&c->d);
-    arena_init(&c->dstore, 64u << 10);
+    arena_init(&c->dstore, 16u << 10);
     c->use_dict = true;
 }
 
