@@ -32,6 +32,8 @@ static const char USAGE[] =
     "  --report PATH          also write the JSON report to PATH\n"
     "  --date YYYY-MM-DD      the batch date (manifest mode)\n"
     "  --config FILE, --set KEY=VALUE   settings, as for the other commands\n"
+    "  --input-root DIR       every input must stay beneath DIR (no .. or symlink out of it);\n"
+    "                         with DIR a buckets root, inside its own bucket\n"
     "\n"
     "stdout: one JSON report. Exit 0 ok, 1 failed job (nothing committed), 2 bad usage.\n";
 
@@ -60,7 +62,7 @@ static const char *basename_of(const char *p)
 int cmd_convert(int argc, char **argv)
 {
     enum { O_MANIFEST = 256, O_DATE, O_COMP, O_THREADS, O_TARGET, O_RG, O_PAGE, O_NOMETA, O_REPORT, O_CONFIG,
-           O_SET };
+           O_SET, O_ROOT };
     static const struct option opts[] = {
         {"manifest", required_argument, NULL, O_MANIFEST},
         {"output", required_argument, NULL, 'o'},
@@ -74,12 +76,13 @@ int cmd_convert(int argc, char **argv)
         {"report", required_argument, NULL, O_REPORT},
         {"config", required_argument, NULL, O_CONFIG},
         {"set", required_argument, NULL, O_SET},
+        {"input-root", required_argument, NULL, O_ROOT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     job_opts o;
     job_opts_default(&o);
-    const char *manifest_arg = NULL, *out = NULL, *date = NULL, *report_path = NULL;
+    const char *manifest_arg = NULL, *out = NULL, *date = NULL, *report_path = NULL, *input_root = NULL;
     const char *comp = NULL;
     cli_settings cs = {0};
     int threads_given = 0;
@@ -113,6 +116,7 @@ int cmd_convert(int argc, char **argv)
         case O_NOMETA: o.metadata = false; break;
         case O_REPORT: report_path = optarg; break;
         case O_CONFIG: cs.file = optarg; break;
+        case O_ROOT: input_root = optarg; break;
         case O_SET:
             if (cli_add_set(&cs, optarg) != 0) return usage_error("--set takes KEY=VALUE, got '%s'", optarg);
             break;
@@ -181,6 +185,11 @@ int cmd_convert(int argc, char **argv)
         s.date = date;
     }
 
+    buf rootb = {0};
+    if (input_root && !setup_failed) {
+        if (uri_abs_path(input_root, &rootb, &e) != 0) setup_failed = 1;
+        s.input_root = (char *)rootb.data;
+    }
     int rc;
     if (setup_failed) {
         memset(&r, 0, sizeof r);
@@ -208,5 +217,6 @@ int cmd_convert(int argc, char **argv)
     manifest_free(&m);
     buf_free(&outdir);
     buf_free(&mpath);
+    buf_free(&rootb);
     return rc == 0 ? EXIT_OK : EXIT_FAILED;
 }

@@ -53,6 +53,8 @@ typedef struct {
     char **paths, **uris;
     uint32_t *uri_lens;
     uint64_t *sizes;
+    int root_fd;
+    const char **rel_paths;
     reader_split *splits;
     uint32_t nsplits;
     schema sch;
@@ -91,6 +93,15 @@ static int resolve_inputs(job *j, err_t *e)
     j->uris = calloc(s->ninputs + 1, sizeof *j->uris);
     j->file_lines = calloc(s->ninputs + 1, sizeof *j->file_lines);
     j->sizes = calloc(s->ninputs + 1, sizeof *j->sizes);
+    j->rel_paths = calloc(s->ninputs + 1, sizeof *j->rel_paths);
+    RETURN_ERROR_IF(!j->rel_paths, e, ERR_NOMEM, "out of memory");
+    size_t rootlen = 0;
+    if (s->input_root) {
+        j->root_fd = open(s->input_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        RETURN_SYSERR_IF(j->root_fd < 0, e, ERR_INPUT, "input root %s", s->input_root);
+        rootlen = strlen(s->input_root);
+        while (rootlen > 1 && s->input_root[rootlen - 1] == '/') rootlen--;
+    }
     j->uri_lens = calloc(s->ninputs + 1, sizeof *j->uri_lens);
     RETURN_ERROR_IF(!j->paths || !j->uris || !j->file_lines || !j->sizes || !j->uri_lens, e, ERR_NOMEM,
                     "out of memory");
@@ -99,7 +110,42 @@ static int resolve_inputs(job *j, err_t *e)
     for (uint32_t i = 0; i < s->ninputs && rc == 0; i++) {
         if (uri_to_path(s->inputs[i], &p, e) != 0) { rc = -1; break; }
         struct stat st;
-        if (stat((char *)p.data, &st) != 0) {
+        if (s->input_root) {
+            /* Confined: the path must lie in the bucket and not leave it
+             * through ".." or a symlink, however it changed since its event. */
+            const char *ap = (char *)p.data;
+            if (strncmp(ap, s->input_root, rootlen) != 0 || ap[rootlen] != '/') {
+                rc = err_set(e, ERR_INPUT, "input %s is outside %s", ap, s->input_root);
+                break;
+            }
+            /* Under a buckets root, the first segment is the bucket: the
+             * file may not leave it either. */
+            const char *rel = ap + rootlen + 1, *slash = strchr(rel, '/');
+            int fd = -1;
+            if (slash) {
+                char bucket[256];
+                snprintf(bucket, sizeof bucket, "%.*s", (int)(slash - rel), rel);
+                int bfd = reader_open_beneath(j->root_fd, bucket);
+                fd = bfd >= 0 ? reader_open_beneath(bfd, slash + 1) : -1;
+                int saved = errno;
+                if (bfd >= 0) close(bfd);
+                errno = saved;
+            } else {
+                fd = reader_open_beneath(j->root_fd, rel);
+            }
+            if (fd < 0) {
+                rc = (errno == EXDEV || errno == ELOOP)
+                         ? err_set(e, ERR_INPUT, "input %s resolves outside its bucket", ap)
+                         : err_sys(e, ERR_INPUT, "missing input %s", ap);
+                break;
+            }
+            int sr = fstat(fd, &st);
+            close(fd);
+            if (sr != 0) {
+                rc = err_sys(e, ERR_INPUT, "cannot stat input %s", ap);
+                break;
+            }
+        } else if (stat((char *)p.data, &st) != 0) {
             rc = err_sys(e, ERR_INPUT, "missing input %s", (char *)p.data);
             break;
         }
@@ -107,13 +153,14 @@ static int resolve_inputs(job *j, err_t *e)
             rc = err_set(e, ERR_INPUT, "input %s is not a regular file", (char *)p.data);
             break;
         }
-        if (access((char *)p.data, R_OK) != 0) {
+        if (!s->input_root && access((char *)p.data, R_OK) != 0) {
             rc = err_sys(e, ERR_INPUT, "unreadable input %s", (char *)p.data);
             break;
         }
         buf_reset(&u);
         uri_from_path((char *)p.data, &u);
         j->paths[i] = strdup((char *)p.data);
+        if (j->paths[i] && s->input_root) j->rel_paths[i] = j->paths[i] + rootlen + 1;
         j->uris[i] = buf_cstr(&u) ? strdup((char *)u.data) : NULL;
         if (!j->paths[i] || !j->uris[i]) rc = err_set(e, ERR_NOMEM, "out of memory");
         else j->uri_lens[i] = (uint32_t)strlen(j->uris[i]);
@@ -481,6 +528,7 @@ int job_run(const job_opts *o, const job_spec *s, job_report *r)
     double t0 = clock_mono_s();
     job j;
     memset(&j, 0, sizeof j);
+    j.root_fd = -1;
     j.r = r;
     j.o = o;
     j.s = s;
@@ -509,6 +557,7 @@ int job_run(const job_opts *o, const job_spec *s, job_report *r)
             .sch = &j.sch, .codec = o->codec,
             .col = {.page_bytes = o->page_bytes, .page_rows = 20000, .dict_limit = o->dict_limit},
             .metadata = o->metadata, .uri_lens = j.uri_lens,
+            .root_fd = s->input_root ? j.root_fd : -1, .rel_paths = j.rel_paths,
             .ts = (const uint8_t *)ts, .ts_len = (uint32_t)strlen(ts),
             .uris = (const char *const *)j.uris, .paths = (const char *const *)j.paths,
         };
@@ -527,6 +576,8 @@ int job_run(const job_opts *o, const job_spec *s, job_report *r)
     free(j.uris);
     free(j.file_lines);
     free(j.sizes);
+    free(j.rel_paths);
+    if (s->input_root && j.root_fd >= 0) close(j.root_fd);
     free(j.uri_lens);
     reader_plan_free(j.splits, j.nsplits);
     codec_ctx_free(j.cx);

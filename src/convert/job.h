@@ -33,6 +33,7 @@ typedef struct {
     const char *part_stem;     /* parts are "<stem>-part-NNNNN.<codec>.parquet"; NULL: "part-..." */
     const char *manifest;      /* for the report and the file metadata; may be NULL */
     const char *date;          /* for the report; may be NULL */
+    const char *input_root;    /* inputs must stay beneath this directory (the input bucket); may be NULL */
 } job_spec;
 
 typedef struct {

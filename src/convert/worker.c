@@ -210,7 +210,8 @@ int worker_run(worker *w, const reader_split *sp, worker_result *out, err_t *e)
         const reader_part *part = &sp->parts[si];
         const char *path = w->env->paths[part->file];
         reader_lines rl;
-        rc = reader_lines_open(&rl, path, part, e);
+        rc = w->env->root_fd >= 0 ? reader_lines_open(&rl, w->env->root_fd, w->env->rel_paths[part->file], part, e)
+                                  : reader_lines_open(&rl, -1, path, part, e);
         uint64_t lineno = 0;
         const uint8_t *line;
         size_t len;

@@ -26,6 +26,8 @@ typedef struct {
     const char *const *uris;        /* _source_file per input */
     const uint32_t *uri_lens;
     const char *const *paths;       /* for messages */
+    int root_fd;                    /* inputs confined beneath this directory, or -1 */
+    const char *const *rel_paths;   /* paths relative to root_fd */
 } worker_env;
 
 typedef struct {

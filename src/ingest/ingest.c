@@ -11,6 +11,7 @@
 #include "events/events.h"
 #include "ingest/batcher.h"
 #include "ingest/keyinfo.h"
+#include "ndjson/utf8.h"
 
 #define TXN_MAX_ADDS 2000
 
@@ -197,6 +198,11 @@ static int on_object(ingest *g, const event_rec *r)
     const config *c = g->cfg;
     char msg[1400];
     err_t e = {0};
+    /* S3 keys are UTF-8; anything else cannot be named in JSON reports. */
+    if (!utf8_valid((const uint8_t *)r->key, strlen(r->key))) {
+        add_error(g, r->message_id, r->where, "object key is not valid UTF-8");
+        return 0;
+    }
     if (strcmp(r->bucket, c->input_bucket) != 0) {
         snprintf(msg, sizeof msg, "unknown bucket '%s' (INPUT_BUCKET is '%s')", r->bucket, c->input_bucket);
         add_error(g, r->message_id, r->where, msg);

@@ -84,14 +84,16 @@ static pid_t spawn_job(runner *r, runner_job *j, err_t *e)
         buf_free(&mpath);
         return -1;
     }
-    char outroot[CONFIG_STR * 2 + 16], threads[32];
+    char outroot[CONFIG_STR * 2 + 16], inroot[CONFIG_STR * 2 + 16], threads[32];
     snprintf(outroot, sizeof outroot, "%s/buckets/%s", r->cfg->home, r->cfg->output_bucket);
+    /* Jobs read nothing outside the object store (each file's own bucket). */
+    snprintf(inroot, sizeof inroot, "%s/buckets", r->cfg->home);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     long t = r->cfg->convert_threads > 0 ? r->cfg->convert_threads : (cores > 0 ? cores : 1);
     snprintf(threads, sizeof threads, "%ld", t);
     char *argv[] = {r->self_exe, "convert", "--manifest", (char *)mpath.data, "--date", j->ex.date,
                     "-o", outroot, "--compression", (char *)r->cfg->compression, "--threads", threads,
-                    "--report", j->report_path, NULL};
+                    "--report", j->report_path, "--input-root", inroot, NULL};
     unlink(j->report_path);
     pid_t pid = fork();
     if (pid < 0) {
