@@ -45,10 +45,8 @@ static int usage_error(const char *fmt, const char *arg)
     return EXIT_USAGE;
 }
 
-static int write_report(const char *path, const buf *b)
+static int write_report(FILE *f, const buf *b)
 {
-    FILE *f = fopen(path, "wb");
-    if (!f) return -1;
     size_t n = fwrite(b->data, 1, b->len, f);
     return fclose(f) == 0 && n == b->len ? 0 : -1;
 }
@@ -190,6 +188,15 @@ int cmd_convert(int argc, char **argv)
         if (uri_abs_path(input_root, &rootb, &e) != 0) setup_failed = 1;
         s.input_root = (char *)rootb.data;
     }
+    /* An unwritable report path fails the job before anything is written. */
+    FILE *report_f = NULL;
+    if (report_path && !setup_failed) {
+        report_f = fopen(report_path, "wb");
+        if (!report_f) {
+            err_sys(&e, ERR_IO, "cannot write report %s", report_path);
+            setup_failed = 1;
+        }
+    }
     int rc;
     if (setup_failed) {
         memset(&r, 0, sizeof r);
@@ -206,11 +213,13 @@ int cmd_convert(int argc, char **argv)
                   (unsigned long long)r.records, (unsigned long long)r.corrupt, r.nparts, r.seconds);
     buf rep = {0};
     job_report_json(&r, &o, &s, &rep);
-    fwrite(rep.data, 1, rep.len, stdout);
-    fflush(stdout);
-    if (report_path && write_report(report_path, &rep) != 0) {
+    if (fwrite(rep.data, 1, rep.len, stdout) != rep.len || fflush(stdout) != 0) {
+        log_error("cannot write the report to stdout");
+        rc = -1;
+    }
+    if (report_f && write_report(report_f, &rep) != 0) {
         log_error("cannot write report %s", report_path);
-        if (rc == 0) rc = -1;
+        rc = -1;
     }
     buf_free(&rep);
     job_report_free(&r);

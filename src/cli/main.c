@@ -1,4 +1,5 @@
 /* ndpq: NDJSON to Parquet, as one native program. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -30,6 +31,8 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
     log_init_from_env();
+    /* A file-size limit must fail a write with EFBIG, not kill the process. */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;

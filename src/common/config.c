@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/log.h"
 
@@ -129,6 +130,11 @@ int config_load_file(config *c, const char *path, err_t *e)
 {
     FILE *f = fopen(path, "r");
     RETURN_SYSERR_IF(!f, e, ERR_CONFIG, "cannot open config file %s", path);
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return err_set(e, ERR_CONFIG, "config file %s is not a regular file", path);
+    }
     char line[4096], src[4200];
     int ln = 0, rc = 0;
     while (rc == 0 && fgets(line, sizeof line, f)) {
@@ -150,6 +156,7 @@ int config_load_file(config *c, const char *path, err_t *e)
         }
         rc = config_set(c, trim(s), v, src, e);
     }
+    if (rc == 0 && ferror(f)) rc = err_sys(e, ERR_CONFIG, "cannot read config file %s", path);
     fclose(f);
     return rc;
 }

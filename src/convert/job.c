@@ -55,6 +55,7 @@ typedef struct {
     uint64_t *sizes;
     int root_fd;
     const char **rel_paths;
+    uint32_t ninputs;       /* after dropping repeats */
     reader_split *splits;
     uint32_t nsplits;
     schema sch;
@@ -86,6 +87,43 @@ static void add_warning(job_report *r, const char *fmt, const char *arg)
     log_warn("%s", tmp);
 }
 
+/* Stats an input. Confined to a buckets root, the path must lie in its
+ * bucket and not leave it through ".." or a symlink, however it changed
+ * since its event. */
+static int stat_input(job *j, const char *ap, size_t rootlen, struct stat *st, err_t *e)
+{
+    const job_spec *s = j->s;
+    if (!s->input_root) {
+        RETURN_SYSERR_IF(stat(ap, st) != 0, e, ERR_INPUT, "missing input %s", ap);
+        RETURN_ERROR_IF(!S_ISREG(st->st_mode), e, ERR_INPUT, "input %s is not a regular file", ap);
+        RETURN_SYSERR_IF(access(ap, R_OK) != 0, e, ERR_INPUT, "unreadable input %s", ap);
+        return 0;
+    }
+    RETURN_ERROR_IF(strncmp(ap, s->input_root, rootlen) != 0 || ap[rootlen] != '/', e, ERR_INPUT,
+                    "input %s is outside %s", ap, s->input_root);
+    const char *rel = ap + rootlen + 1, *slash = strchr(rel, '/');
+    int fd;
+    if (slash) {
+        char bucket[256];
+        snprintf(bucket, sizeof bucket, "%.*s", (int)(slash - rel), rel);
+        int bfd = reader_open_beneath(j->root_fd, bucket);
+        fd = bfd >= 0 ? reader_open_beneath(bfd, slash + 1) : -1;
+        int saved = errno;
+        if (bfd >= 0) close(bfd);
+        errno = saved;
+    } else {
+        fd = reader_open_beneath(j->root_fd, rel);
+    }
+    if (fd < 0 && (errno == EXDEV || errno == ELOOP))
+        return err_set(e, ERR_INPUT, "input %s resolves outside its bucket", ap);
+    RETURN_SYSERR_IF(fd < 0, e, ERR_INPUT, "missing input %s", ap);
+    int rc = fstat(fd, st);
+    close(fd);
+    RETURN_SYSERR_IF(rc != 0, e, ERR_INPUT, "cannot stat input %s", ap);
+    RETURN_ERROR_IF(!S_ISREG(st->st_mode), e, ERR_INPUT, "input %s is not a regular file", ap);
+    return 0;
+}
+
 static int resolve_inputs(job *j, err_t *e)
 {
     const job_spec *s = j->s;
@@ -107,65 +145,44 @@ static int resolve_inputs(job *j, err_t *e)
                     "out of memory");
     buf p = {0}, u = {0};
     int rc = 0;
+    /* The same file under two spellings (or a hard link) is read once:
+     * identity is the inode. */
+    uint32_t nslots = 16;
+    while (nslots < s->ninputs * 2) nslots *= 2;
+    uint32_t *seen = calloc(nslots, sizeof *seen); /* kept index + 1 */
+    dev_t *devs = calloc(s->ninputs + 1, sizeof *devs);
+    ino_t *inos = calloc(s->ninputs + 1, sizeof *inos);
+    if (!seen || !devs || !inos) rc = err_set(e, ERR_NOMEM, "out of memory");
+    uint32_t k = 0;
     for (uint32_t i = 0; i < s->ninputs && rc == 0; i++) {
         if (uri_to_path(s->inputs[i], &p, e) != 0) { rc = -1; break; }
         struct stat st;
-        if (s->input_root) {
-            /* Confined: the path must lie in the bucket and not leave it
-             * through ".." or a symlink, however it changed since its event. */
-            const char *ap = (char *)p.data;
-            if (strncmp(ap, s->input_root, rootlen) != 0 || ap[rootlen] != '/') {
-                rc = err_set(e, ERR_INPUT, "input %s is outside %s", ap, s->input_root);
-                break;
-            }
-            /* Under a buckets root, the first segment is the bucket: the
-             * file may not leave it either. */
-            const char *rel = ap + rootlen + 1, *slash = strchr(rel, '/');
-            int fd = -1;
-            if (slash) {
-                char bucket[256];
-                snprintf(bucket, sizeof bucket, "%.*s", (int)(slash - rel), rel);
-                int bfd = reader_open_beneath(j->root_fd, bucket);
-                fd = bfd >= 0 ? reader_open_beneath(bfd, slash + 1) : -1;
-                int saved = errno;
-                if (bfd >= 0) close(bfd);
-                errno = saved;
-            } else {
-                fd = reader_open_beneath(j->root_fd, rel);
-            }
-            if (fd < 0) {
-                rc = (errno == EXDEV || errno == ELOOP)
-                         ? err_set(e, ERR_INPUT, "input %s resolves outside its bucket", ap)
-                         : err_sys(e, ERR_INPUT, "missing input %s", ap);
-                break;
-            }
-            int sr = fstat(fd, &st);
-            close(fd);
-            if (sr != 0) {
-                rc = err_sys(e, ERR_INPUT, "cannot stat input %s", ap);
-                break;
-            }
-        } else if (stat((char *)p.data, &st) != 0) {
-            rc = err_sys(e, ERR_INPUT, "missing input %s", (char *)p.data);
-            break;
+        if ((rc = stat_input(j, (char *)p.data, rootlen, &st, e)) != 0) break;
+        uint32_t h = (uint32_t)(((uint64_t)st.st_dev * 0x9E3779B97F4A7C15ull) ^ (uint64_t)st.st_ino) & (nslots - 1);
+        bool dup = false;
+        for (; seen[h]; h = (h + 1) & (nslots - 1))
+            if (devs[seen[h] - 1] == st.st_dev && inos[seen[h] - 1] == st.st_ino) { dup = true; break; }
+        if (dup) {
+            add_warning(j->r, "input %s is listed more than once (under any spelling): read once", (char *)p.data);
+            continue;
         }
-        if (!S_ISREG(st.st_mode)) {
-            rc = err_set(e, ERR_INPUT, "input %s is not a regular file", (char *)p.data);
-            break;
-        }
-        if (!s->input_root && access((char *)p.data, R_OK) != 0) {
-            rc = err_sys(e, ERR_INPUT, "unreadable input %s", (char *)p.data);
-            break;
-        }
+        seen[h] = k + 1;
+        devs[k] = st.st_dev;
+        inos[k] = st.st_ino;
         buf_reset(&u);
         uri_from_path((char *)p.data, &u);
-        j->paths[i] = strdup((char *)p.data);
-        if (j->paths[i] && s->input_root) j->rel_paths[i] = j->paths[i] + rootlen + 1;
-        j->uris[i] = buf_cstr(&u) ? strdup((char *)u.data) : NULL;
-        if (!j->paths[i] || !j->uris[i]) rc = err_set(e, ERR_NOMEM, "out of memory");
-        else j->uri_lens[i] = (uint32_t)strlen(j->uris[i]);
-        j->sizes[i] = (uint64_t)st.st_size;
+        j->paths[k] = strdup((char *)p.data);
+        if (j->paths[k] && s->input_root) j->rel_paths[k] = j->paths[k] + rootlen + 1;
+        j->uris[k] = buf_cstr(&u) ? strdup((char *)u.data) : NULL;
+        if (!j->paths[k] || !j->uris[k]) rc = err_set(e, ERR_NOMEM, "out of memory");
+        else j->uri_lens[k] = (uint32_t)strlen(j->uris[k]);
+        j->sizes[k] = (uint64_t)st.st_size;
+        k++;
     }
+    j->ninputs = k;
+    free(seen);
+    free(devs);
+    free(inos);
     buf_free(&p);
     buf_free(&u);
     return rc;
@@ -308,7 +325,7 @@ static size_t chunk_target(const job *j)
      * busy to the end; row groups stay at least 32 MiB. */
     if (j->o->threads > 1) {
         uint64_t total = 0;
-        for (uint32_t i = 0; i < j->s->ninputs; i++) total += j->sizes[i];
+        for (uint32_t i = 0; i < j->ninputs; i++) total += j->sizes[i];
         uint64_t even = total / ((uint64_t)j->o->threads * 4);
         size_t floor = (size_t)32 << 20;
         if (even < t) t = even > floor ? (size_t)even : (floor < t ? floor : t);
@@ -511,7 +528,13 @@ static int finish(job *j, err_t *e)
     r->parts = calloc(j->nparts ? j->nparts : 1, sizeof *r->parts);
     RETURN_ERROR_IF(!r->parts, e, ERR_NOMEM, "out of memory");
     for (uint32_t i = 0; i < j->nparts; i++) {
-        TRY(writer_commit(&j->parts[i], e));
+        if (writer_commit(&j->parts[i], e) != 0) {
+            /* All or nothing: take back the parts already renamed. */
+            for (uint32_t k = 0; k < i; k++) unlink(j->parts[k].final_path);
+            for (uint32_t k = 0; k < r->nparts; k++) free(r->parts[k].path);
+            r->nparts = 0;
+            return -1;
+        }
         job_part *p = &r->parts[r->nparts++];
         p->path = strdup(j->parts[i].final_path);
         p->rows = j->parts[i].num_rows;
@@ -561,14 +584,15 @@ int job_run(const job_opts *o, const job_spec *s, job_report *r)
             .ts = (const uint8_t *)ts, .ts_len = (uint32_t)strlen(ts),
             .uris = (const char *const *)j.uris, .paths = (const char *const *)j.paths,
         };
-        rc = reader_plan(j.sizes, s->ninputs, chunk_target(&j), &j.splits, &j.nsplits, e);
+        r->files = j.ninputs;
+        rc = reader_plan(j.sizes, j.ninputs, chunk_target(&j), &j.splits, &j.nsplits, e);
         if (rc == 0) rc = o->threads <= 1 || j.nsplits <= 1 ? run_inline(&j, e) : run_threads(&j, e);
     }
     if (rc == 0) rc = finish(&j, e);
 
     for (uint32_t i = 0; i < j.nparts; i++) writer_close(&j.parts[i]);
     free(j.parts);
-    for (uint32_t i = 0; i < s->ninputs && j.paths; i++) {
+    for (uint32_t i = 0; i < j.ninputs && j.paths; i++) {
         free(j.paths[i]);
         free(j.uris[i]);
     }

@@ -198,10 +198,9 @@ int events_parse(const char *data, size_t len, event_cb cb, void *ctx, err_t *e)
         json_t *doc = json_loadb(data + pos, len - pos, JSON_DISABLE_EOF_CHECK | JSON_DECODE_ANY, &je);
         if (!doc) {
             emit_error(&w, NULL, where, "invalid JSON: %s", je.text);
-            /* Resume at the next line after the error. */
-            size_t at = pos + (je.position > 0 ? (size_t)je.position : 0);
-            if (at <= pos) at = pos + 1;
-            const char *nl = memchr(data + at - 1, '\n', len - (at - 1));
+            /* Resume at the line after the bad document's first line, so a
+             * truncated document never swallows a good one below it. */
+            const char *nl = memchr(data + pos, '\n', len - pos);
             pos = nl ? (size_t)(nl - data) + 1 : len;
             continue;
         }
