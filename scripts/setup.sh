@@ -12,7 +12,7 @@ DEB_PACKAGES=(
   build-essential pkg-config clang
   libsnappy-dev libzstd-dev zlib1g-dev liblz4-dev libjansson-dev libsqlite3-dev sqlite3
   libcurl4-openssl-dev
-  time nodejs npm valgrind
+  time nodejs npm valgrind strace
 )
 
 log() { printf 'setup: %s\n' "$*" >&2; }

@@ -527,12 +527,24 @@ static int finish(job *j, err_t *e)
     TRY(rc);
     r->parts = calloc(j->nparts ? j->nparts : 1, sizeof *r->parts);
     RETURN_ERROR_IF(!r->parts, e, ERR_NOMEM, "out of memory");
+    /* A part that replaces one of an earlier run of the same job holds the
+     * same rows (same manifest, same splits), so on a failed commit only
+     * parts that are new take back; replaced ones keep the set whole. */
+    bool *existed = calloc(j->nparts ? j->nparts : 1, sizeof *existed);
+    RETURN_ERROR_IF(!existed, e, ERR_NOMEM, "out of memory");
+    for (uint32_t i = 0; i < j->nparts; i++) existed[i] = access(j->parts[i].final_path, F_OK) == 0;
     for (uint32_t i = 0; i < j->nparts; i++) {
         if (writer_commit(&j->parts[i], e) != 0) {
-            /* All or nothing: take back the parts already renamed. */
-            for (uint32_t k = 0; k < i; k++) unlink(j->parts[k].final_path);
+            char left[512] = "";
+            for (uint32_t k = 0; k < i; k++) {
+                if (existed[k] || unlink(j->parts[k].final_path) == 0) continue;
+                size_t ln = strlen(left);
+                snprintf(left + ln, sizeof left - ln, "%s%s", ln ? ", " : "", j->parts[k].final_path);
+            }
+            if (*left) err_wrap(e, "could not take back committed part(s) %s", left);
             for (uint32_t k = 0; k < r->nparts; k++) free(r->parts[k].path);
             r->nparts = 0;
+            free(existed);
             return -1;
         }
         job_part *p = &r->parts[r->nparts++];
@@ -540,6 +552,7 @@ static int finish(job *j, err_t *e)
         p->rows = j->parts[i].num_rows;
         p->bytes = j->parts[i].pos;
     }
+    free(existed);
     if (j->nparts) sync_dir(j->parts[0].final_path);
     remove_stale_parts(j);
     return 0;
