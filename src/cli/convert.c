@@ -145,8 +145,6 @@ int cmd_convert(int argc, char **argv)
         if (uri_to_path(manifest_arg, &mpath, &e) != 0 || manifest_load((char *)mpath.data, &m, &e) != 0) {
             setup_failed = 1;
         } else {
-            if (m.duplicates) log_warn("manifest %s lists %u file(s) more than once; each is read once",
-                                       manifest_arg, m.duplicates);
             if (!date) {
                 date = date_find(manifest_arg, strlen(manifest_arg), today) ? today : NULL;
                 if (!date) {
@@ -207,6 +205,12 @@ int cmd_convert(int argc, char **argv)
     } else {
         log_info("convert: %u input(s), %s, %d thread(s)", s.ninputs, codec_option(o.codec), o.threads);
         rc = job_run(&o, &s, &r);
+    }
+    if (m.duplicates) {
+        char w[1024];
+        snprintf(w, sizeof w, "manifest %s lists %u file(s) more than once: each is read once", manifest_arg,
+                 m.duplicates);
+        job_report_warn(&r, w);
     }
     if (rc != 0) log_error("convert failed: %s", r.err.msg);
     else log_info("convert: %llu records (%llu corrupt) into %u part(s) in %.3fs",

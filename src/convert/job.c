@@ -695,6 +695,8 @@ void job_report_json(const job_report *r, const job_opts *o, const job_spec *s, 
     buf_putc(out, '\n');
 }
 
+void job_report_warn(job_report *r, const char *msg) { add_warning(r, "%s", msg); }
+
 void job_report_free(job_report *r)
 {
     for (uint32_t i = 0; i < r->nsamples; i++) free(r->samples[i].file);

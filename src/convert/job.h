@@ -71,5 +71,7 @@ int job_default_threads(void); /* the number of cores */
 int job_run(const job_opts *o, const job_spec *s, job_report *r);
 void job_report_json(const job_report *r, const job_opts *o, const job_spec *s, buf *out);
 void job_report_free(job_report *r);
+/* Adds a warning to the report (and the log). */
+void job_report_warn(job_report *r, const char *msg);
 
 #endif
