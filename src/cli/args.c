@@ -40,3 +40,15 @@ int cli_load_config(const cli_settings *s, config *c)
     if (rc != 0) fprintf(stderr, "ndpq: configuration error: %s\n", e.msg);
     return rc;
 }
+
+int cli_settings_opt(cli_settings *s, int c, const char *arg, const char *cmd)
+{
+    if (c == CLI_OPT_CONFIG) {
+        s->file = arg;
+        return 1;
+    }
+    if (c != CLI_OPT_SET) return 0;
+    if (cli_add_set(s, arg) == 0) return 1;
+    fprintf(stderr, "ndpq %s: --set takes KEY=VALUE, got '%s'\n", cmd, arg);
+    return -1;
+}

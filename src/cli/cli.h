@@ -26,6 +26,15 @@ typedef struct {
 int cli_load_config(const cli_settings *s, config *c);
 int cli_add_set(cli_settings *s, const char *kv);
 
+/* Option codes and getopt_long entries shared by every pipeline command. */
+enum { CLI_OPT_CONFIG = 200, CLI_OPT_SET };
+#define CLI_SETTINGS_OPTIONS                                                   \
+    {"config", required_argument, NULL, CLI_OPT_CONFIG},                      \
+    {"set", required_argument, NULL, CLI_OPT_SET}
+/* Handles --config/--set: 1 if c was one of them, 0 if not, -1 (message
+ * printed) on a bad value. */
+int cli_settings_opt(cli_settings *s, int c, const char *arg, const char *cmd);
+
 /* Parses a whole decimal number in [lo, hi]; -1 if it is not one. */
 int cli_parse_long(const char *s, long lo, long hi, long *out);
 

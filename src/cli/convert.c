@@ -59,8 +59,7 @@ static const char *basename_of(const char *p)
 
 int cmd_convert(int argc, char **argv)
 {
-    enum { O_MANIFEST = 256, O_DATE, O_COMP, O_THREADS, O_TARGET, O_RG, O_PAGE, O_NOMETA, O_REPORT, O_CONFIG,
-           O_SET, O_ROOT };
+    enum { O_MANIFEST = 256, O_DATE, O_COMP, O_THREADS, O_TARGET, O_RG, O_PAGE, O_NOMETA, O_REPORT, O_ROOT };
     static const struct option opts[] = {
         {"manifest", required_argument, NULL, O_MANIFEST},
         {"output", required_argument, NULL, 'o'},
@@ -72,8 +71,7 @@ int cmd_convert(int argc, char **argv)
         {"page-kb", required_argument, NULL, O_PAGE},
         {"no-metadata-columns", no_argument, NULL, O_NOMETA},
         {"report", required_argument, NULL, O_REPORT},
-        {"config", required_argument, NULL, O_CONFIG},
-        {"set", required_argument, NULL, O_SET},
+        CLI_SETTINGS_OPTIONS,
         {"input-root", required_argument, NULL, O_ROOT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -113,10 +111,10 @@ int cmd_convert(int argc, char **argv)
             break;
         case O_NOMETA: o.metadata = false; break;
         case O_REPORT: report_path = optarg; break;
-        case O_CONFIG: cs.file = optarg; break;
         case O_ROOT: input_root = optarg; break;
-        case O_SET:
-            if (cli_add_set(&cs, optarg) != 0) return usage_error("--set takes KEY=VALUE, got '%s'", optarg);
+        case CLI_OPT_CONFIG:
+        case CLI_OPT_SET:
+            if (cli_settings_opt(&cs, c, optarg, "convert") < 0) return EXIT_USAGE;
             break;
         case 'h': fputs(USAGE, stdout); return EXIT_OK;
         default:

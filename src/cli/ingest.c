@@ -46,19 +46,13 @@ static int read_all(FILE *f, char **out, size_t *len)
     return 0;
 }
 
-enum { O_CONFIG = 300, O_SET, O_DATE };
+enum { O_DATE = 300 };
 
 static int parse_common(int c, cli_settings *cs, const char *cmd)
 {
-    if (c == O_CONFIG) { cs->file = optarg; return 0; }
-    if (c == O_SET) {
-        if (cli_add_set(cs, optarg) != 0) {
-            fprintf(stderr, "ndpq %s: --set takes KEY=VALUE, got '%s'\n", cmd, optarg);
-            return -1;
-        }
-        return 0;
-    }
-    fprintf(stderr, "ndpq %s: unknown or incomplete option '%s' (see --help)\n", cmd, optarg ? optarg : "");
+    int r = cli_settings_opt(cs, c, optarg, cmd);
+    if (r > 0) return 0;
+    if (r == 0) fprintf(stderr, "ndpq %s: unknown or incomplete option '%s' (see --help)\n", cmd, optarg ? optarg : "");
     return -1;
 }
 
@@ -80,8 +74,7 @@ static int finish(ingest *g, const char *kind, int rc, err_t *e)
 int cmd_ingest(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, O_CONFIG},
-        {"set", required_argument, NULL, O_SET},
+        CLI_SETTINGS_OPTIONS,
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -135,8 +128,7 @@ int cmd_flush(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"date", required_argument, NULL, O_DATE},
-        {"config", required_argument, NULL, O_CONFIG},
-        {"set", required_argument, NULL, O_SET},
+        CLI_SETTINGS_OPTIONS,
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };

@@ -21,15 +21,14 @@ static const char RUN_USAGE[] =
 
 static const char RETRY_USAGE[] = "usage: ndpq retry (BATCH_ID | --failed) [--config FILE] [--set KEY=VALUE]...\n";
 
-enum { O_CONFIG = 300, O_SET, O_ONCE, O_GRACE, O_FAILED };
+enum { O_ONCE = 300, O_GRACE, O_FAILED };
 
 int cmd_run(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"once", no_argument, NULL, O_ONCE},
         {"grace", required_argument, NULL, O_GRACE},
-        {"config", required_argument, NULL, O_CONFIG},
-        {"set", required_argument, NULL, O_SET},
+        CLI_SETTINGS_OPTIONS,
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -50,12 +49,9 @@ int cmd_run(int argc, char **argv)
             }
             so.grace_s = (double)v;
             break;
-        case O_CONFIG: cs.file = optarg; break;
-        case O_SET:
-            if (cli_add_set(&cs, optarg) != 0) {
-                fprintf(stderr, "ndpq run: --set takes KEY=VALUE, got '%s'\n", optarg);
-                return EXIT_USAGE;
-            }
+        case CLI_OPT_CONFIG:
+        case CLI_OPT_SET:
+            if (cli_settings_opt(&cs, c, optarg, "run") < 0) return EXIT_USAGE;
             break;
         default:
             fprintf(stderr, "ndpq run: unknown or incomplete option '%s'\n%s", argv[optind - 1], RUN_USAGE);
@@ -80,8 +76,7 @@ int cmd_retry(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"failed", no_argument, NULL, O_FAILED},
-        {"config", required_argument, NULL, O_CONFIG},
-        {"set", required_argument, NULL, O_SET},
+        CLI_SETTINGS_OPTIONS,
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -93,12 +88,9 @@ int cmd_retry(int argc, char **argv)
         switch (c) {
         case 'h': fputs(RETRY_USAGE, stdout); return EXIT_OK;
         case O_FAILED: all = 1; break;
-        case O_CONFIG: cs.file = optarg; break;
-        case O_SET:
-            if (cli_add_set(&cs, optarg) != 0) {
-                fprintf(stderr, "ndpq retry: --set takes KEY=VALUE, got '%s'\n", optarg);
-                return EXIT_USAGE;
-            }
+        case CLI_OPT_CONFIG:
+        case CLI_OPT_SET:
+            if (cli_settings_opt(&cs, c, optarg, "retry") < 0) return EXIT_USAGE;
             break;
         default:
             fprintf(stderr, "ndpq retry: unknown or incomplete option '%s'\n%s", argv[optind - 1], RETRY_USAGE);

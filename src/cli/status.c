@@ -16,7 +16,7 @@ static const char USAGE[] =
     "usage: ndpq status [--date YYYY-MM-DD] [--batch BATCH_ID] [--json] [--config FILE] [--set KEY=VALUE]...\n"
     "--batch shows one batch with its execution history.\n";
 
-enum { O_CONFIG = 300, O_SET, O_DATE, O_JSON, O_BATCH };
+enum { O_DATE = 300, O_JSON, O_BATCH };
 
 static int show_batch(track *t, const char *id, int json)
 {
@@ -190,8 +190,7 @@ int cmd_status(int argc, char **argv)
         {"date", required_argument, NULL, O_DATE},
         {"json", no_argument, NULL, O_JSON},
         {"batch", required_argument, NULL, O_BATCH},
-        {"config", required_argument, NULL, O_CONFIG},
-        {"set", required_argument, NULL, O_SET},
+        CLI_SETTINGS_OPTIONS,
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -205,12 +204,9 @@ int cmd_status(int argc, char **argv)
         case 'h': fputs(USAGE, stdout); return EXIT_OK;
         case O_JSON: json = 1; break;
         case O_BATCH: batch = optarg; break;
-        case O_CONFIG: cs.file = optarg; break;
-        case O_SET:
-            if (cli_add_set(&cs, optarg) != 0) {
-                fprintf(stderr, "ndpq status: --set takes KEY=VALUE, got '%s'\n", optarg);
-                return EXIT_USAGE;
-            }
+        case CLI_OPT_CONFIG:
+        case CLI_OPT_SET:
+            if (cli_settings_opt(&cs, c, optarg, "status") < 0) return EXIT_USAGE;
             break;
         case O_DATE:
             if (strlen(optarg) != 10 || !date_is_ymd(optarg, 10)) {

@@ -177,22 +177,29 @@ int runner_fill(runner *r, err_t *e)
     return started;
 }
 
-/* The job's error: the report's, else how the process ended. */
-static char *job_error(runner_job *j, int status, long timeout_s, char **report_text)
+/* The job's JSON report, compacted, and its "error" if any (msg). */
+static char *load_report(const char *path, char *msg, size_t n)
 {
-    char msg[1024] = "";
-    FILE *f = fopen(j->report_path, "rb");
-    if (f) {
-        json_error_t je;
-        json_t *rep = json_loadf(f, 0, &je);
-        fclose(f);
-        if (rep) {
-            *report_text = json_dumps(rep, JSON_COMPACT);
-            json_t *err = json_object_get(rep, "error");
-            if (json_is_string(err)) snprintf(msg, sizeof msg, "%s", json_string_value(err));
-            json_decref(rep);
-        }
+    char *text = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    json_error_t je;
+    json_t *rep = json_loadf(f, 0, &je);
+    fclose(f);
+    if (rep) {
+        text = json_dumps(rep, JSON_COMPACT);
+        json_t *err = json_object_get(rep, "error");
+        if (json_is_string(err)) snprintf(msg, n, "%s", json_string_value(err));
+        json_decref(rep);
     }
+    return text;
+}
+
+/* The job's error: the report's, else how the process ended. */
+static char *job_error(runner_job *j, int status, long timeout_s, const char *reported)
+{
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", reported);
     if (j->timed_out) {
         snprintf(msg, sizeof msg, "job timed out after %ld s and was killed", timeout_s);
     } else if (!*msg && status >= 0) {
@@ -285,20 +292,9 @@ static void finish_job(runner *r, runner_job *j, int status)
     err_t e = {0};
     int64_t now = clock_real_us();
     bool ok = status >= 0 && !j->timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-    char *report = NULL;
-    char *error = ok ? NULL : job_error(j, status, r->cfg->job_timeout_s, &report);
-    if (ok) {
-        FILE *f = fopen(j->report_path, "rb");
-        if (f) {
-            json_error_t je;
-            json_t *rep = json_loadf(f, 0, &je);
-            fclose(f);
-            if (rep) {
-                report = json_dumps(rep, JSON_COMPACT);
-                json_decref(rep);
-            }
-        }
-    }
+    char reported[1024] = "";
+    char *report = load_report(j->report_path, reported, sizeof reported);
+    char *error = ok ? NULL : job_error(j, status, r->cfg->job_timeout_s, reported);
     const char *b = j->ex.batch_id;
     if (ok) {
         hist(r, b, "RunJob", "exited", "job succeeded");
