@@ -131,7 +131,7 @@ int page_encode_chunk(const page_input *in, const page_opts *o, codec_ctx *cx, p
         uint32_t r1 = (v1 < in->n && in->rows[v1] < rmax) ? in->rows[v1] : rmax;
 
         buf_reset(&s->body);
-        page_put_levels(&s->body, in->rows + v0, v1 - v0, r0, r1);
+        page_put_levels(&s->body, in->rows ? in->rows + v0 : NULL, v1 - v0, r0, r1);
         if (in->d) {
             buf_putc(&s->body, (uint8_t)bw);
             rle_enc r;

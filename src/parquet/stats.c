@@ -40,7 +40,7 @@ static uint32_t get_utf8(const uint8_t *v, size_t i, size_t *len)
 size_t stats_truncate_max(const uint8_t *v, size_t n, size_t limit, uint8_t *out, bool *exact)
 {
     if (n <= limit) {
-        memcpy(out, v, n);
+        if (n) memcpy(out, v, n);
         *exact = true;
         return n;
     }
@@ -73,7 +73,7 @@ void stats_set(stats_t *s, const uint8_t *min, size_t min_len, const uint8_t *ma
 {
     s->has_minmax = true;
     size_t ml = stats_truncate_min(min, min_len, STATS_MAX_LEN);
-    memcpy(s->min, min, ml);
+    if (ml) memcpy(s->min, min, ml); /* an empty value may have no bytes at all */
     s->min_len = (uint32_t)ml;
     s->min_exact = ml == min_len;
     bool ex = false;
