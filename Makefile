@@ -25,7 +25,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/obj/%.o)
 PREFIX   ?= /usr/local
 
-.PHONY: all setup check unit bench demo install clean crash-test
+.PHONY: all setup check unit bench demo install clean crash-test fuzz
 
 all: $(BUILD)/ndpq
 
@@ -46,10 +46,16 @@ $(BUILD)/obj/%.o: %.c
 setup:
 	bash scripts/setup.sh
 
-# The README's test command: installs what is missing, builds, runs every test.
+# The README's test command: installs what is missing, builds, runs every
+# test: unit + end-to-end, again under ASan+UBSan (unit tests under
+# valgrind), and the fuzz regressions plus a short run of each fuzzer.
 check: setup
 	$(MAKE) all $(BUILD)/test_unit
-	bash tests/run.sh
+	bash tests/check.sh
+
+# libFuzzer targets: FUZZ_SECONDS per target (default 10).
+fuzz: setup
+	bash tests/fuzz/run.sh
 
 unit: $(BUILD)/test_unit
 	$(BUILD)/test_unit
@@ -72,6 +78,6 @@ install: $(BUILD)/ndpq
 	install -m 0755 $(BUILD)/ndpq $(DESTDIR)$(PREFIX)/bin/ndpq
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) build-asan build-fuzz
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)

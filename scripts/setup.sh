@@ -9,7 +9,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 DEB_PACKAGES=(
-  build-essential pkg-config clang
+  build-essential pkg-config clang libclang-rt-14-dev
   libsnappy-dev libzstd-dev zlib1g-dev liblz4-dev libjansson-dev libsqlite3-dev sqlite3
   libcurl4-openssl-dev
   time nodejs npm valgrind strace
