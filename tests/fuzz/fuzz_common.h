@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,39 +28,68 @@
 
 static char fuzz_dir_path[512];
 
-/* Empties (the folder is flat: files only) and removes the folder. */
-static inline void fuzz_dir_remove(void)
+/* Empties (the folder is flat: files only) and removes a folder. */
+static inline void fuzz_rm_flat(const char *dir)
 {
-    if (!fuzz_dir_path[0]) return;
-    DIR *d = opendir(fuzz_dir_path);
+    DIR *d = opendir(dir);
     if (d) {
         struct dirent *de;
         char p[1024];
         while ((de = readdir(d))) {
             if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
-            snprintf(p, sizeof p, "%s/%s", fuzz_dir_path, de->d_name);
+            snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
             unlink(p);
         }
         closedir(d);
     }
-    rmdir(fuzz_dir_path);
+    rmdir(dir);
+}
+
+static inline void fuzz_dir_remove(void)
+{
+    if (!fuzz_dir_path[0]) return;
+    fuzz_rm_flat(fuzz_dir_path);
     fuzz_dir_path[0] = '\0';
 }
 
-/* A private folder for this process, on tmpfs when there is one (the job
- * fsyncs its output; on tmpfs that costs nothing). Removed at exit. */
+/* Folders "ndpq-fuzz.PID" of processes that are gone: a crash (abort) or a
+ * libFuzzer exit that skips atexit leaves its folder behind. */
+static inline void fuzz_sweep(const char *base)
+{
+    DIR *d = opendir(base);
+    if (!d) return;
+    struct dirent *de;
+    char p[1024];
+    while ((de = readdir(d))) {
+        if (strncmp(de->d_name, "ndpq-fuzz.", 10) != 0) continue;
+        char *end;
+        long pid = strtol(de->d_name + 10, &end, 10);
+        if (pid <= 0 || *end || pid == (long)getpid()) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        snprintf(p, sizeof p, "%s/%s", base, de->d_name);
+        fuzz_rm_flat(p);
+    }
+    closedir(d);
+}
+
+/* A private folder for this process, "ndpq-fuzz.PID", on tmpfs when there
+ * is one (the job fsyncs its output; on tmpfs that costs nothing).
+ * Removed at exit, or by the next run if this one dies first. */
 static inline const char *fuzz_dir(void)
 {
     if (fuzz_dir_path[0]) return fuzz_dir_path;
     const char *bases[] = {getenv("FUZZ_TMPDIR"), "/dev/shm", getenv("TMPDIR"), "/tmp"};
     for (size_t i = 0; i < sizeof bases / sizeof bases[0]; i++) {
         if (!bases[i] || !*bases[i]) continue;
-        snprintf(fuzz_dir_path, sizeof fuzz_dir_path, "%s/ndpq-fuzz.XXXXXX", bases[i]);
-        if (mkdtemp(fuzz_dir_path)) {
+        fuzz_sweep(bases[i]);
+        snprintf(fuzz_dir_path, sizeof fuzz_dir_path, "%s/ndpq-fuzz.%ld", bases[i], (long)getpid());
+        fuzz_rm_flat(fuzz_dir_path); /* a recycled pid's leftovers */
+        if (mkdir(fuzz_dir_path, 0700) == 0) {
             atexit(fuzz_dir_remove);
             return fuzz_dir_path;
         }
     }
+    fuzz_dir_path[0] = '\0';
     fprintf(stderr, "fuzz: cannot create a temporary folder: %s\n", strerror(errno));
     abort();
 }
