@@ -46,7 +46,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
 MB=${BENCH_MB:-200}
-SETS=${BENCH_SETS:-events}
+SETS=${BENCH_SETS:-events wide longstr}
 REPEAT=${BENCH_REPEAT:-3}
 THREADS=${BENCH_THREADS:-1 2}
 TOOLS=${BENCH_TOOLS:-ndpq duckdb}
