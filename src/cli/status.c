@@ -34,34 +34,23 @@ static int show_batch(track *t, const char *id, int json)
         jsonw w;
         jsonw_init(&w, &out);
         jsonw_obj_begin(&w);
-        jsonw_key(&w, "batch_id");
-        jsonw_str(&w, bi.b.batch_id);
-        jsonw_key(&w, "date");
-        jsonw_str(&w, bi.b.date);
-        jsonw_key(&w, "status");
-        jsonw_str(&w, bi.status);
-        jsonw_key(&w, "file_count");
-        jsonw_int(&w, bi.b.file_count);
-        jsonw_key(&w, "close_reason");
-        jsonw_str(&w, bi.b.close_reason);
-        jsonw_key(&w, "attempts");
-        jsonw_int(&w, bi.attempts);
-        jsonw_key(&w, "error");
-        jsonw_str(&w, bi.error);
+        jsonw_kstr(&w, "batch_id", bi.b.batch_id);
+        jsonw_kstr(&w, "date", bi.b.date);
+        jsonw_kstr(&w, "status", bi.status);
+        jsonw_kint(&w, "file_count", bi.b.file_count);
+        jsonw_kstr(&w, "close_reason", bi.b.close_reason);
+        jsonw_kint(&w, "attempts", bi.attempts);
+        jsonw_kstr(&w, "error", bi.error);
         jsonw_key(&w, "history");
         jsonw_arr_begin(&w);
         for (uint32_t i = 0; i < n; i++) {
             char ts[32];
             clock_fmt_iso(h[i].ts_us, ts);
             jsonw_obj_begin(&w);
-            jsonw_key(&w, "time");
-            jsonw_str(&w, ts);
-            jsonw_key(&w, "state");
-            jsonw_str(&w, h[i].state);
-            jsonw_key(&w, "event");
-            jsonw_str(&w, h[i].event);
-            jsonw_key(&w, "detail");
-            jsonw_str(&w, h[i].detail);
+            jsonw_kstr(&w, "time", ts);
+            jsonw_kstr(&w, "state", h[i].state);
+            jsonw_kstr(&w, "event", h[i].event);
+            jsonw_kstr(&w, "detail", h[i].detail);
             jsonw_obj_end(&w);
         }
         jsonw_arr_end(&w);
@@ -126,14 +115,10 @@ static void print_json(const status_data *d)
     jsonw_arr_begin(&w);
     for (uint32_t i = 0; i < d->ncounts; i++) {
         jsonw_obj_begin(&w);
-        jsonw_key(&w, "date");
-        jsonw_str(&w, d->counts[i].date);
-        jsonw_key(&w, "status");
-        jsonw_str(&w, d->counts[i].status);
-        jsonw_key(&w, "files");
-        jsonw_int(&w, d->counts[i].files);
-        jsonw_key(&w, "bytes");
-        jsonw_int(&w, d->counts[i].bytes);
+        jsonw_kstr(&w, "date", d->counts[i].date);
+        jsonw_kstr(&w, "status", d->counts[i].status);
+        jsonw_kint(&w, "files", d->counts[i].files);
+        jsonw_kint(&w, "bytes", d->counts[i].bytes);
         jsonw_obj_end(&w);
     }
     jsonw_arr_end(&w);
@@ -142,24 +127,15 @@ static void print_json(const status_data *d)
     for (uint32_t i = 0; i < d->nbatches; i++) {
         const track_batch_info *b = &d->batches[i];
         jsonw_obj_begin(&w);
-        jsonw_key(&w, "batch_id");
-        jsonw_str(&w, b->b.batch_id);
-        jsonw_key(&w, "date");
-        jsonw_str(&w, b->b.date);
-        jsonw_key(&w, "status");
-        jsonw_str(&w, b->status);
-        jsonw_key(&w, "file_count");
-        jsonw_int(&w, b->b.file_count);
-        jsonw_key(&w, "total_bytes");
-        jsonw_int(&w, b->b.total_bytes);
-        jsonw_key(&w, "close_reason");
-        jsonw_str(&w, b->b.close_reason);
-        jsonw_key(&w, "manifest_key");
-        jsonw_str(&w, b->b.manifest_key);
-        jsonw_key(&w, "attempts");
-        jsonw_int(&w, b->attempts);
-        jsonw_key(&w, "error");
-        jsonw_str(&w, b->error);
+        jsonw_kstr(&w, "batch_id", b->b.batch_id);
+        jsonw_kstr(&w, "date", b->b.date);
+        jsonw_kstr(&w, "status", b->status);
+        jsonw_kint(&w, "file_count", b->b.file_count);
+        jsonw_kint(&w, "total_bytes", b->b.total_bytes);
+        jsonw_kstr(&w, "close_reason", b->b.close_reason);
+        jsonw_kstr(&w, "manifest_key", b->b.manifest_key);
+        jsonw_kint(&w, "attempts", b->attempts);
+        jsonw_kstr(&w, "error", b->error);
         jsonw_obj_end(&w);
     }
     jsonw_arr_end(&w);
@@ -167,14 +143,10 @@ static void print_json(const status_data *d)
     jsonw_arr_begin(&w);
     for (uint32_t i = 0; i < d->nquar; i++) {
         jsonw_obj_begin(&w);
-        jsonw_key(&w, "bucket");
-        jsonw_str(&w, d->quar[i].bucket);
-        jsonw_key(&w, "key");
-        jsonw_str(&w, d->quar[i].key);
-        jsonw_key(&w, "size");
-        jsonw_int(&w, d->quar[i].size);
-        jsonw_key(&w, "reason");
-        jsonw_str(&w, d->reasons[i]);
+        jsonw_kstr(&w, "bucket", d->quar[i].bucket);
+        jsonw_kstr(&w, "key", d->quar[i].key);
+        jsonw_kint(&w, "size", d->quar[i].size);
+        jsonw_kstr(&w, "reason", d->reasons[i]);
         jsonw_obj_end(&w);
     }
     jsonw_arr_end(&w);

@@ -113,3 +113,15 @@ void jsonw_raw(jsonw *w, const char *json)
     sep(w);
     buf_puts(w->out, json);
 }
+
+void jsonw_kstr(jsonw *w, const char *k, const char *s)
+{
+    jsonw_key(w, k);
+    jsonw_str(w, s);
+}
+
+void jsonw_kint(jsonw *w, const char *k, int64_t v)
+{
+    jsonw_key(w, k);
+    jsonw_int(w, v);
+}

@@ -25,6 +25,9 @@ void jsonw_int(jsonw *w, int64_t v);
 void jsonw_double(jsonw *w, double v);
 void jsonw_bool(jsonw *w, bool v);
 void jsonw_null(jsonw *w);
+/* A member in one call: key and value. */
+void jsonw_kstr(jsonw *w, const char *k, const char *s);
+void jsonw_kint(jsonw *w, const char *k, int64_t v);
 /* Raw, already-valid JSON text as one value. */
 void jsonw_raw(jsonw *w, const char *json);
 /* Appends s as a quoted JSON string (escaping control chars, quote, backslash). */

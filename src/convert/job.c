@@ -635,28 +635,19 @@ void job_report_json(const job_report *r, const job_opts *o, const job_spec *s, 
     jsonw w;
     jsonw_init(&w, out);
     jsonw_obj_begin(&w);
-    jsonw_key(&w, "manifest");
-    jsonw_str(&w, s->manifest);
-    jsonw_key(&w, "date");
-    jsonw_str(&w, s->date);
-    jsonw_key(&w, "files");
-    jsonw_int(&w, r->files);
-    jsonw_key(&w, "bytes_in");
-    jsonw_int(&w, (int64_t)r->bytes_in);
-    jsonw_key(&w, "records");
-    jsonw_int(&w, (int64_t)r->records);
-    jsonw_key(&w, "corrupt_records");
-    jsonw_int(&w, (int64_t)r->corrupt);
+    jsonw_kstr(&w, "manifest", s->manifest);
+    jsonw_kstr(&w, "date", s->date);
+    jsonw_kint(&w, "files", r->files);
+    jsonw_kint(&w, "bytes_in", (int64_t)r->bytes_in);
+    jsonw_kint(&w, "records", (int64_t)r->records);
+    jsonw_kint(&w, "corrupt_records", (int64_t)r->corrupt);
     jsonw_key(&w, "corrupt_samples");
     jsonw_arr_begin(&w);
     for (uint32_t i = 0; i < r->nsamples; i++) {
         jsonw_obj_begin(&w);
-        jsonw_key(&w, "file");
-        jsonw_str(&w, r->samples[i].file);
-        jsonw_key(&w, "line");
-        jsonw_int(&w, (int64_t)r->samples[i].line);
-        jsonw_key(&w, "reason");
-        jsonw_str(&w, r->samples[i].reason);
+        jsonw_kstr(&w, "file", r->samples[i].file);
+        jsonw_kint(&w, "line", (int64_t)r->samples[i].line);
+        jsonw_kstr(&w, "reason", r->samples[i].reason);
         jsonw_obj_end(&w);
     }
     jsonw_arr_end(&w);
@@ -668,29 +659,22 @@ void job_report_json(const job_report *r, const job_opts *o, const job_spec *s, 
     jsonw_arr_begin(&w);
     for (uint32_t i = 0; i < r->nparts; i++) {
         jsonw_obj_begin(&w);
-        jsonw_key(&w, "path");
-        jsonw_str(&w, r->parts[i].path);
-        jsonw_key(&w, "rows");
-        jsonw_int(&w, r->parts[i].rows);
-        jsonw_key(&w, "bytes");
-        jsonw_int(&w, r->parts[i].bytes);
+        jsonw_kstr(&w, "path", r->parts[i].path);
+        jsonw_kint(&w, "rows", r->parts[i].rows);
+        jsonw_kint(&w, "bytes", r->parts[i].bytes);
         jsonw_obj_end(&w);
     }
     jsonw_arr_end(&w);
-    jsonw_key(&w, "compression");
-    jsonw_str(&w, codec_option(o->codec));
-    jsonw_key(&w, "threads");
-    jsonw_int(&w, o->threads);
+    jsonw_kstr(&w, "compression", codec_option(o->codec));
+    jsonw_kint(&w, "threads", o->threads);
     jsonw_key(&w, "seconds");
     jsonw_double(&w, r->seconds);
     jsonw_key(&w, "warnings");
     jsonw_arr_begin(&w);
     for (uint32_t i = 0; i < r->nwarnings; i++) jsonw_str(&w, r->warnings[i]);
     jsonw_arr_end(&w);
-    jsonw_key(&w, "status");
-    jsonw_str(&w, r->ok ? "ok" : "failed");
-    jsonw_key(&w, "error");
-    jsonw_str(&w, r->ok ? NULL : r->err.msg);
+    jsonw_kstr(&w, "status", r->ok ? "ok" : "failed");
+    jsonw_kstr(&w, "error", r->ok ? NULL : r->err.msg);
     jsonw_obj_end(&w);
     buf_putc(out, '\n');
 }

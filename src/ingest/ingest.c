@@ -169,20 +169,13 @@ static int quarantine_copy(ingest *g, const char *key, int64_t size, const char 
     char ts[32];
     clock_fmt_iso(g->now_us, ts);
     jsonw_obj_begin(&w);
-    jsonw_key(&w, "reason");
-    jsonw_str(&w, reason);
-    jsonw_key(&w, "source");
-    jsonw_str(&w, uri);
-    jsonw_key(&w, "bucket");
-    jsonw_str(&w, c->input_bucket);
-    jsonw_key(&w, "key");
-    jsonw_str(&w, key);
-    jsonw_key(&w, "size");
-    jsonw_int(&w, size);
-    jsonw_key(&w, "mode");
-    jsonw_str(&w, c->quarantine_mode);
-    jsonw_key(&w, "quarantined_at");
-    jsonw_str(&w, ts);
+    jsonw_kstr(&w, "reason", reason);
+    jsonw_kstr(&w, "source", uri);
+    jsonw_kstr(&w, "bucket", c->input_bucket);
+    jsonw_kstr(&w, "key", key);
+    jsonw_kint(&w, "size", size);
+    jsonw_kstr(&w, "mode", c->quarantine_mode);
+    jsonw_kstr(&w, "quarantined_at", ts);
     jsonw_obj_end(&w);
     buf_putc(&side, '\n');
     char skey[1200];
@@ -383,18 +376,12 @@ static void manifest_json(const track_batch *b, char **uris, uint32_t n, buf *ou
     jsonw_arr_end(&w);
     jsonw_obj_end(&w);
     jsonw_arr_end(&w);
-    jsonw_key(&w, "batch_id");
-    jsonw_str(&w, b->batch_id);
-    jsonw_key(&w, "date_prefix");
-    jsonw_str(&w, b->date);
-    jsonw_key(&w, "file_count");
-    jsonw_int(&w, n);
-    jsonw_key(&w, "total_bytes");
-    jsonw_int(&w, b->total_bytes);
-    jsonw_key(&w, "created_at");
-    jsonw_str(&w, ts);
-    jsonw_key(&w, "close_reason");
-    jsonw_str(&w, b->close_reason);
+    jsonw_kstr(&w, "batch_id", b->batch_id);
+    jsonw_kstr(&w, "date_prefix", b->date);
+    jsonw_kint(&w, "file_count", n);
+    jsonw_kint(&w, "total_bytes", b->total_bytes);
+    jsonw_kstr(&w, "created_at", ts);
+    jsonw_kstr(&w, "close_reason", b->close_reason);
     jsonw_obj_end(&w);
     buf_putc(out, '\n');
 }
@@ -406,16 +393,11 @@ static void exec_input_json(const track_batch *b, const char *manifest_uri, buf 
     char ts[32];
     clock_fmt_iso(b->created_us, ts);
     jsonw_obj_begin(&w);
-    jsonw_key(&w, "manifest_path");
-    jsonw_str(&w, manifest_uri);
-    jsonw_key(&w, "date_prefix");
-    jsonw_str(&w, b->date);
-    jsonw_key(&w, "file_count");
-    jsonw_int(&w, b->file_count);
-    jsonw_key(&w, "batch_id");
-    jsonw_str(&w, b->batch_id);
-    jsonw_key(&w, "timestamp");
-    jsonw_str(&w, ts);
+    jsonw_kstr(&w, "manifest_path", manifest_uri);
+    jsonw_kstr(&w, "date_prefix", b->date);
+    jsonw_kint(&w, "file_count", b->file_count);
+    jsonw_kstr(&w, "batch_id", b->batch_id);
+    jsonw_kstr(&w, "timestamp", ts);
     jsonw_obj_end(&w);
 }
 
@@ -466,14 +448,10 @@ int ingest_write_manifests(ingest *g, err_t *e)
 
 static void summary_fields(const ingest *g, jsonw *w)
 {
-    jsonw_key(w, "processed");
-    jsonw_int(w, (int64_t)g->processed);
-    jsonw_key(w, "quarantined");
-    jsonw_int(w, (int64_t)g->quarantined);
-    jsonw_key(w, "duplicates");
-    jsonw_int(w, (int64_t)g->duplicates);
-    jsonw_key(w, "ignored");
-    jsonw_int(w, (int64_t)g->ignored);
+    jsonw_kint(w, "processed", (int64_t)g->processed);
+    jsonw_kint(w, "quarantined", (int64_t)g->quarantined);
+    jsonw_kint(w, "duplicates", (int64_t)g->duplicates);
+    jsonw_kint(w, "ignored", (int64_t)g->ignored);
     jsonw_key(w, "manifests");
     jsonw_arr_begin(w);
     for (uint32_t i = 0; i < g->nmanifests; i++) jsonw_str(w, g->manifests[i]);
@@ -482,10 +460,8 @@ static void summary_fields(const ingest *g, jsonw *w)
     jsonw_arr_begin(w);
     for (uint32_t i = 0; i < g->nerrors; i++) {
         jsonw_obj_begin(w);
-        jsonw_key(w, "event");
-        jsonw_str(w, g->errors[i].event);
-        jsonw_key(w, "message");
-        jsonw_str(w, g->errors[i].message);
+        jsonw_kstr(w, "event", g->errors[i].event);
+        jsonw_kstr(w, "message", g->errors[i].message);
         jsonw_obj_end(w);
     }
     jsonw_arr_end(w);
@@ -493,8 +469,7 @@ static void summary_fields(const ingest *g, jsonw *w)
     jsonw_arr_begin(w);
     for (uint32_t i = 0; i < g->nfailed; i++) {
         jsonw_obj_begin(w);
-        jsonw_key(w, "itemIdentifier");
-        jsonw_str(w, g->failed[i]);
+        jsonw_kstr(w, "itemIdentifier", g->failed[i]);
         jsonw_obj_end(w);
     }
     jsonw_arr_end(w);
@@ -522,45 +497,30 @@ int ingest_write_report(ingest *g, const char *kind, err_t *e)
     jsonw w;
     jsonw_init(&w, &out);
     jsonw_obj_begin(&w);
-    jsonw_key(&w, "command");
-    jsonw_str(&w, kind);
-    jsonw_key(&w, "start_time");
-    jsonw_str(&w, start_s);
-    jsonw_key(&w, "end_time");
-    jsonw_str(&w, end_s);
+    jsonw_kstr(&w, "command", kind);
+    jsonw_kstr(&w, "start_time", start_s);
+    jsonw_kstr(&w, "end_time", end_s);
     jsonw_key(&w, "duration_seconds");
     jsonw_double(&w, (double)(end - g->started_us) / 1e6);
-    jsonw_key(&w, "status");
-    jsonw_str(&w, g->nerrors == 0 ? "success" : (g->processed + g->quarantined > 0 ? "partial_success" : "failed"));
+    jsonw_kstr(&w, "status", g->nerrors == 0 ? "success" : (g->processed + g->quarantined > 0 ? "partial_success" : "failed"));
     summary_fields(g, &w);
     jsonw_key(&w, "configuration");
     jsonw_obj_begin(&w);
-    jsonw_key(&w, "MAX_FILES_PER_MANIFEST");
-    jsonw_int(&w, c->max_files);
-    jsonw_key(&w, "MIN_FILES_FOR_PARTIAL_BATCH");
-    jsonw_int(&w, c->min_files);
+    jsonw_kint(&w, "MAX_FILES_PER_MANIFEST", c->max_files);
+    jsonw_kint(&w, "MIN_FILES_FOR_PARTIAL_BATCH", c->min_files);
     jsonw_key(&w, "EXPECTED_FILE_SIZE_MB");
     jsonw_double(&w, c->expected_mb);
     jsonw_key(&w, "SIZE_TOLERANCE_PERCENT");
     jsonw_double(&w, c->tolerance_pct);
-    jsonw_key(&w, "MAX_BATCH_BYTES");
-    jsonw_int(&w, c->max_batch_bytes);
-    jsonw_key(&w, "MAX_BATCH_WAIT_SECONDS");
-    jsonw_int(&w, c->max_wait_s);
-    jsonw_key(&w, "INPUT_BUCKET");
-    jsonw_str(&w, c->input_bucket);
-    jsonw_key(&w, "MANIFEST_BUCKET");
-    jsonw_str(&w, c->manifest_bucket);
-    jsonw_key(&w, "OUTPUT_BUCKET");
-    jsonw_str(&w, c->output_bucket);
-    jsonw_key(&w, "QUARANTINE_BUCKET");
-    jsonw_str(&w, c->quarantine_bucket);
-    jsonw_key(&w, "QUARANTINE_MODE");
-    jsonw_str(&w, c->quarantine_mode);
-    jsonw_key(&w, "ALLOWED_EXTENSIONS");
-    jsonw_str(&w, c->allowed_extensions);
-    jsonw_key(&w, "TRACKING_TABLE");
-    jsonw_str(&w, c->tracking_table);
+    jsonw_kint(&w, "MAX_BATCH_BYTES", c->max_batch_bytes);
+    jsonw_kint(&w, "MAX_BATCH_WAIT_SECONDS", c->max_wait_s);
+    jsonw_kstr(&w, "INPUT_BUCKET", c->input_bucket);
+    jsonw_kstr(&w, "MANIFEST_BUCKET", c->manifest_bucket);
+    jsonw_kstr(&w, "OUTPUT_BUCKET", c->output_bucket);
+    jsonw_kstr(&w, "QUARANTINE_BUCKET", c->quarantine_bucket);
+    jsonw_kstr(&w, "QUARANTINE_MODE", c->quarantine_mode);
+    jsonw_kstr(&w, "ALLOWED_EXTENSIONS", c->allowed_extensions);
+    jsonw_kstr(&w, "TRACKING_TABLE", c->tracking_table);
     jsonw_obj_end(&w);
     jsonw_obj_end(&w);
     buf_putc(&out, '\n');

@@ -745,29 +745,23 @@ static int s_redrive(track *t, const char *batch_id, int64_t now_us, uint32_t *n
         rc = step_done(s, st, e, "selecting failed batches");
         *n = (uint32_t)sqlite3_changes(s->db);
     }
-    if (rc == 0) rc = prep(s, "UPDATE executions SET state='pending', attempts=0, next_run_us=?1, owner=NULL, "
-                              "updated_us=?1 WHERE batch_id IN (SELECT batch_id FROM redrive)", &st, e);
-    if (rc == 0) {
-        sqlite3_bind_int64(st, 1, now_us);
-        rc = step_done(s, st, e, "redriving executions");
-    }
-    if (rc == 0) rc = prep(s, "UPDATE batches SET status='manifested', attempts=0, alerted=0, updated_us=?1 "
-                              "WHERE batch_id IN (SELECT batch_id FROM redrive)", &st, e);
-    if (rc == 0) {
-        sqlite3_bind_int64(st, 1, now_us);
-        rc = step_done(s, st, e, "redriving batches");
-    }
-    if (rc == 0) rc = prep(s, "UPDATE files SET status='manifested', updated_us=?1 "
-                              "WHERE batch_id IN (SELECT batch_id FROM redrive)", &st, e);
-    if (rc == 0) {
-        sqlite3_bind_int64(st, 1, now_us);
-        rc = step_done(s, st, e, "redriving files");
-    }
-    if (rc == 0) rc = prep(s, "INSERT INTO history(batch_id,ts_us,state,event,detail) "
-                              "SELECT batch_id, ?1, 'Redrive', 'entered', 'ndpq retry' FROM redrive", &st, e);
-    if (rc == 0) {
-        sqlite3_bind_int64(st, 1, now_us);
-        rc = step_done(s, st, e, "recording history");
+    /* Each statement takes the time as ?1 and the selected batches. */
+    static const struct { const char *sql, *what; } steps[] = {
+        {"UPDATE executions SET state='pending', attempts=0, next_run_us=?1, owner=NULL, updated_us=?1 "
+         "WHERE batch_id IN (SELECT batch_id FROM redrive)", "redriving executions"},
+        {"UPDATE batches SET status='manifested', attempts=0, alerted=0, updated_us=?1 "
+         "WHERE batch_id IN (SELECT batch_id FROM redrive)", "redriving batches"},
+        {"UPDATE files SET status='manifested', updated_us=?1 WHERE batch_id IN (SELECT batch_id FROM redrive)",
+         "redriving files"},
+        {"INSERT INTO history(batch_id,ts_us,state,event,detail) "
+         "SELECT batch_id, ?1, 'Redrive', 'entered', 'ndpq retry' FROM redrive", "recording history"},
+    };
+    for (size_t i = 0; rc == 0 && i < sizeof steps / sizeof steps[0]; i++) {
+        rc = prep(s, steps[i].sql, &st, e);
+        if (rc == 0) {
+            sqlite3_bind_int64(st, 1, now_us);
+            rc = step_done(s, st, e, steps[i].what);
+        }
     }
     if (rc == 0) rc = exec_sql(s, "COMMIT", e);
     if (rc != 0) s_rollback(t);
