@@ -321,15 +321,11 @@ static size_t chunk_target(const job *j)
 {
     size_t t = j->o->row_group_bytes;
     if (!j->s->out_file && j->o->target_file_bytes < t) t = j->o->target_file_bytes;
-    /* With several threads, at least four splits per thread keep them all
-     * busy to the end; row groups stay at least 32 MiB. */
-    if (j->o->threads > 1) {
-        uint64_t total = 0;
-        for (uint32_t i = 0; i < j->ninputs; i++) total += j->sizes[i];
-        uint64_t even = total / ((uint64_t)j->o->threads * 4);
-        size_t floor = (size_t)32 << 20;
-        if (even < t) t = even > floor ? (size_t)even : (floor < t ? floor : t);
-    }
+    /* With several threads, 32 MiB splits keep them all busy to the end of
+     * a batch; the size does not depend on the input, so memory stays flat
+     * whatever the batch size. */
+    size_t cap = (size_t)32 << 20;
+    if (j->o->threads > 1 && t > cap) t = cap;
     return t;
 }
 
