@@ -717,9 +717,12 @@ static int s_exec_outstanding(track *t, int64_t now_us, uint32_t *runnable, uint
 {
     sq_track *s = (sq_track *)t;
     sqlite3_stmt *st;
-    TRY(prep(s, "SELECT sum(state='running' OR next_run_us<=?1), sum(state='pending' AND next_run_us>?1), "
-                "min(CASE WHEN state='pending' THEN next_run_us END) FROM executions "
-                "WHERE state IN ('pending','running')", &st, e));
+    /* Only executions whose manifest is written can run; the others wait
+     * for the manifest repair of a later run. */
+    TRY(prep(s, "SELECT sum(e.state='running' OR e.next_run_us<=?1), sum(e.state='pending' AND e.next_run_us>?1), "
+                "min(CASE WHEN e.state='pending' THEN e.next_run_us END) FROM executions e "
+                "JOIN batches b USING(batch_id) WHERE e.state IN ('pending','running') AND b.manifest_written=1",
+             &st, e));
     sqlite3_bind_int64(st, 1, now_us);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
