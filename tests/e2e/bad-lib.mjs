@@ -9,12 +9,13 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import assert from 'node:assert/strict'
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { test } from 'node:test'
 
 import { sandbox, SETTINGS, BIN, describeRun, assertExit, fileUri, sql } from './ingest-lib.mjs'
 import { readAll, hiddenFiles, parquetFilesUnder } from './helpers.mjs'
 import { readDuckDB } from '../readers/readers.mjs'
+import { spawnCollect as spawnOne } from './spawn.mjs'
 
 export { fileUri, describeRun, assertExit, sql, BIN }
 
@@ -99,26 +100,8 @@ export function runLimited(args, { fsizeKB, ignoreXfsz = false, env, cwd, timeou
 }
 
 /** Spawn a command, collect its output. `label` replaces args in describeRun. */
-export function spawnCollect(cmd, args, { env, cwd, timeoutMs = 120_000, label, input } = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: env ?? sandboxEnv(null), cwd, stdio: ['pipe', 'pipe', 'pipe'] })
-    const out = []
-    const err = []
-    child.stdout.on('data', d => out.push(d))
-    child.stderr.on('data', d => err.push(d))
-    child.stdin.on('error', () => {})
-    child.stdin.end(input ?? '')
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-    child.on('error', e => { clearTimeout(timer); reject(e) })
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      const stdout = Buffer.concat(out).toString('utf8')
-      const stderr = Buffer.concat(err).toString('utf8')
-      let json = null
-      try { json = JSON.parse(stdout) } catch { /* not JSON */ }
-      resolve({ code, signal, stdout, stderr, json, report: json, summary: json, args: label ?? args, pid: child.pid })
-    })
-  })
+export function spawnCollect(cmd, args, opts = {}) {
+  return spawnOne(cmd, args, { ...opts, env: opts.env ?? sandboxEnv(null) })
 }
 
 // ---------------------------------------------------------------------------

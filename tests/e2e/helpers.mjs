@@ -7,7 +7,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
+import { spawnCollect } from './spawn.mjs'
 import { fileURLToPath } from 'node:url'
 
 import {
@@ -65,24 +65,7 @@ export function run(args, { cwd = process.cwd(), env = {}, timeoutMs = 180_000, 
   // the original's variable must not leak in from the caller's environment
   if (!('COMPRESSION_TYPE' in env)) delete childEnv.COMPRESSION_TYPE
   for (const k of removeEnv) delete childEnv[k]
-  const started = Date.now()
-  return new Promise((resolve, reject) => {
-    const child = spawn(BIN, args, { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] })
-    const out = []
-    const err = []
-    child.stdout.on('data', d => out.push(d))
-    child.stderr.on('data', d => err.push(d))
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-    child.on('error', e => { clearTimeout(timer); reject(e) })
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      const stdout = Buffer.concat(out).toString('utf8')
-      const stderr = Buffer.concat(err).toString('utf8')
-      let report = null
-      try { report = JSON.parse(stdout) } catch { /* not JSON */ }
-      resolve({ code, signal, stdout, stderr, report, ms: Date.now() - started, args })
-    })
-  })
+  return spawnCollect(BIN, args, { cwd, env: childEnv, timeoutMs })
 }
 
 /** One-line description of a run, for assertion messages. */

@@ -9,8 +9,9 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import assert from 'node:assert/strict'
-import { spawn, execFileSync } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { spawnCollect } from './spawn.mjs'
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 export const BIN = process.env.NDPQ_BIN ? path.resolve(process.env.NDPQ_BIN) : path.join(ROOT, 'build/ndpq')
@@ -100,26 +101,7 @@ export function runNdpq(args, { env = {}, input, timeoutMs = 120_000, cwd } = {}
   for (const k of SETTINGS) delete childEnv[k]
   Object.assign(childEnv, env)
   for (const [k, v] of Object.entries(childEnv)) if (v === undefined) delete childEnv[k]
-  return new Promise((resolve, reject) => {
-    const child = spawn(BIN, args, { env: childEnv, cwd, stdio: ['pipe', 'pipe', 'pipe'] })
-    const out = []
-    const err = []
-    child.stdout.on('data', d => out.push(d))
-    child.stderr.on('data', d => err.push(d))
-    child.stdin.on('error', () => {}) // the child may exit before reading everything
-    if (input !== undefined) child.stdin.end(input)
-    else child.stdin.end()
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-    child.on('error', e => { clearTimeout(timer); reject(e) })
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      const stdout = Buffer.concat(out).toString('utf8')
-      const stderr = Buffer.concat(err).toString('utf8')
-      let summary = null
-      try { summary = JSON.parse(stdout) } catch { /* not JSON */ }
-      resolve({ code, signal, stdout, stderr, summary, args })
-    })
-  })
+  return spawnCollect(BIN, args, { env: childEnv, cwd, timeoutMs, input })
 }
 
 export function describeRun(r) {

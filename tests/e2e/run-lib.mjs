@@ -15,6 +15,7 @@ import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 
 import { fileUri } from './helpers.mjs'
+import { spawnCollect } from './spawn.mjs'
 
 export { fileUri }
 
@@ -84,26 +85,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
  */
 export function runNdpq(args, { env = {}, input, timeoutMs = 120_000, cwd } = {}) {
   if (!fs.existsSync(BIN)) throw new Error(`ndpq binary not found at ${BIN} (run make, or set NDPQ_BIN)`)
-  const started = Date.now()
-  return new Promise((resolve, reject) => {
-    const child = spawn(BIN, args, { env: childEnv(env), cwd, stdio: ['pipe', 'pipe', 'pipe'] })
-    const out = []
-    const err = []
-    child.stdout.on('data', d => out.push(d))
-    child.stderr.on('data', d => err.push(d))
-    child.stdin.on('error', () => {})
-    child.stdin.end(input ?? '')
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-    child.on('error', e => { clearTimeout(timer); reject(e) })
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      const stdout = Buffer.concat(out).toString('utf8')
-      const stderr = Buffer.concat(err).toString('utf8')
-      let json = null
-      try { json = JSON.parse(stdout) } catch { /* not JSON */ }
-      resolve({ code, signal, stdout, stderr, json, ms: Date.now() - started, args })
-    })
-  })
+  return spawnCollect(BIN, args, { env: childEnv(env), cwd, timeoutMs, input })
 }
 
 export function describeRun(r) {
