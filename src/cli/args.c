@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "cli/cli.h"
+#include "track/track.h"
 
 int cli_parse_long(const char *s, long lo, long hi, long *out)
 {
@@ -51,4 +52,16 @@ int cli_settings_opt(cli_settings *s, int c, const char *arg, const char *cmd)
     if (cli_add_set(s, arg) == 0) return 1;
     fprintf(stderr, "ndpq %s: --set takes KEY=VALUE, got '%s'\n", cmd, arg);
     return -1;
+}
+
+int cli_open_track(const cli_settings *s, config *c, const char *cmd, track **out)
+{
+    if (cli_load_config(s, c) != 0) return EXIT_USAGE;
+    err_t e = {0};
+    *out = track_sqlite_open(c->tracking_table, &e);
+    if (!*out) {
+        fprintf(stderr, "ndpq %s: %s\n", cmd, e.msg);
+        return EXIT_FAILED;
+    }
+    return EXIT_OK;
 }

@@ -25,6 +25,10 @@ typedef struct {
  * Prints the error and returns -1 (the caller exits 2). */
 int cli_load_config(const cli_settings *s, config *c);
 int cli_add_set(cli_settings *s, const char *kv);
+/* Loads the settings and opens the tracking store. Returns EXIT_OK, or the
+ * exit code after printing why (EXIT_USAGE, EXIT_FAILED). */
+struct track;
+int cli_open_track(const cli_settings *s, config *c, const char *cmd, struct track **out);
 
 /* Option codes and getopt_long entries shared by every pipeline command. */
 enum { CLI_OPT_CONFIG = 200, CLI_OPT_SET };

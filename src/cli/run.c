@@ -102,13 +102,10 @@ int cmd_retry(int argc, char **argv)
         return EXIT_USAGE;
     }
     config cfg;
-    if (cli_load_config(&cs, &cfg) != 0) return EXIT_USAGE;
+    track *t;
+    int open_rc = cli_open_track(&cs, &cfg, "retry", &t);
+    if (open_rc != EXIT_OK) return open_rc;
     err_t e = {0};
-    track *t = track_sqlite_open(cfg.tracking_table, &e);
-    if (!t) {
-        fprintf(stderr, "ndpq retry: %s\n", e.msg);
-        return EXIT_FAILED;
-    }
     uint32_t n = 0;
     int rc = t->ops->redrive(t, all ? NULL : argv[optind], clock_real_us(), &n, &e);
     t->ops->close(t);

@@ -193,13 +193,10 @@ int cmd_status(int argc, char **argv)
         }
     }
     config cfg;
-    if (cli_load_config(&cs, &cfg) != 0) return EXIT_USAGE;
+    track *t;
+    int open_rc = cli_open_track(&cs, &cfg, "status", &t);
+    if (open_rc != EXIT_OK) return open_rc;
     err_t e = {0};
-    track *t = track_sqlite_open(cfg.tracking_table, &e);
-    if (!t) {
-        fprintf(stderr, "ndpq status: %s\n", e.msg);
-        return EXIT_FAILED;
-    }
     if (batch) {
         int code = show_batch(t, batch, json);
         t->ops->close(t);

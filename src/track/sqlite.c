@@ -50,6 +50,24 @@ static int sq_err(sq_track *s, err_t *e, const char *what)
     return err_set(e, ERR_IO, "tracking store: %s: %s", what, sqlite3_errmsg(s->db));
 }
 
+/* Room for row cnt in *arr (cap elements of size sz); false when out of memory. */
+static bool grow_rows(void **arr, uint32_t cnt, uint32_t *cap, size_t sz)
+{
+    if (cnt < *cap) return true;
+    uint32_t nc = *cap ? *cap * 2 : 16;
+    void *n = realloc(*arr, (size_t)nc * sz);
+    if (!n) return false;
+    *arr = n;
+    *cap = nc;
+    return true;
+}
+
+/* The error after a row loop that stopped on rc (SQLITE_NOMEM from grow_rows). */
+static int rows_error(sq_track *s, int rc, err_t *e, const char *what)
+{
+    return rc == SQLITE_NOMEM ? err_set(e, ERR_NOMEM, "out of memory %s", what) : sq_err(s, e, what);
+}
+
 static int exec_sql(sq_track *s, const char *sql, err_t *e)
 {
     char *msg = NULL;
@@ -143,21 +161,13 @@ static int read_files(sq_track *s, sqlite3_stmt *st, track_file **out, uint32_t 
 {
     track_file *f = NULL;
     char **r = NULL;
-    uint32_t cnt = 0, cap = 0;
+    uint32_t cnt = 0, cap = 0, rcap = 0;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (cnt == cap) {
-            cap = cap ? cap * 2 : 16;
-            track_file *nf = realloc(f, cap * sizeof *nf);
-            char **nr = reasons ? realloc(r, cap * sizeof *nr) : NULL;
-            if (nf) f = nf;
-            if (nr) r = nr;
-            if (!nf || (reasons && !nr)) {
-                track_files_free(f, cnt);
-                track_strings_free(r, cnt);
-                sqlite3_reset(st);
-                return err_set(e, ERR_NOMEM, "out of memory");
-            }
+        if (!grow_rows((void **)&f, cnt, &cap, sizeof *f) ||
+            (reasons && !grow_rows((void **)&r, cnt, &rcap, sizeof *r))) {
+            rc = SQLITE_NOMEM;
+            break;
         }
         f[cnt] = (track_file){col_dup(st, 0), col_dup(st, 1), col_dup(st, 2),
                               sqlite3_column_int64(st, 3), sqlite3_column_int64(st, 4)};
@@ -168,7 +178,7 @@ static int read_files(sq_track *s, sqlite3_stmt *st, track_file **out, uint32_t 
     if (rc != SQLITE_DONE) {
         track_files_free(f, cnt);
         track_strings_free(r, cnt);
-        return sq_err(s, e, "reading files");
+        return rows_error(s, rc, e, "reading files");
     }
     *out = f;
     *n = cnt;
@@ -195,22 +205,16 @@ static int s_pending_dates(track *t, char (**dates)[11], uint32_t *n, err_t *e)
     uint32_t cnt = 0, cap = 0;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (cnt == cap) {
-            cap = cap ? cap * 2 : 16;
-            char (*nd)[11] = realloc(d, cap * sizeof *nd);
-            if (!nd) {
-                free(d);
-                sqlite3_finalize(st);
-                return err_set(e, ERR_NOMEM, "out of memory");
-            }
-            d = nd;
+        if (!grow_rows((void **)&d, cnt, &cap, sizeof *d)) {
+            rc = SQLITE_NOMEM;
+            break;
         }
         col_copy(st, 0, d[cnt++], 11);
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
         free(d);
-        return sq_err(s, e, "reading pending dates");
+        return rows_error(s, rc, e, "reading pending dates");
     }
     *dates = d;
     *n = cnt;
@@ -333,22 +337,16 @@ static int s_unwritten(track *t, track_batch **out, uint32_t *n, err_t *e)
     uint32_t cnt = 0, cap = 0;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (cnt == cap) {
-            cap = cap ? cap * 2 : 8;
-            track_batch *nb = realloc(b, cap * sizeof *nb);
-            if (!nb) {
-                free(b);
-                sqlite3_finalize(st);
-                return err_set(e, ERR_NOMEM, "out of memory");
-            }
-            b = nb;
+        if (!grow_rows((void **)&b, cnt, &cap, sizeof *b)) {
+            rc = SQLITE_NOMEM;
+            break;
         }
         row_batch(st, &b[cnt++]);
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
         free(b);
-        return sq_err(s, e, "reading batches");
+        return rows_error(s, rc, e, "reading batches");
     }
     *out = b;
     *n = cnt;
@@ -431,15 +429,9 @@ static int s_counts(track *t, const char *date, track_count **out, uint32_t *n, 
     uint32_t cnt = 0, cap = 0;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (cnt == cap) {
-            cap = cap ? cap * 2 : 16;
-            track_count *nc = realloc(c, cap * sizeof *nc);
-            if (!nc) {
-                free(c);
-                sqlite3_finalize(st);
-                return err_set(e, ERR_NOMEM, "out of memory");
-            }
-            c = nc;
+        if (!grow_rows((void **)&c, cnt, &cap, sizeof *c)) {
+            rc = SQLITE_NOMEM;
+            break;
         }
         col_copy(st, 0, c[cnt].date, sizeof c[cnt].date);
         col_copy(st, 1, c[cnt].status, sizeof c[cnt].status);
@@ -450,7 +442,7 @@ static int s_counts(track *t, const char *date, track_count **out, uint32_t *n, 
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE) {
         free(c);
-        return sq_err(s, e, "counting files");
+        return rows_error(s, rc, e, "counting files");
     }
     *out = c;
     *n = cnt;
@@ -470,16 +462,9 @@ static int s_batches(track *t, const char *date, uint32_t limit, track_batch_inf
     uint32_t cnt = 0, cap = 0;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (cnt == cap) {
-            cap = cap ? cap * 2 : 16;
-            track_batch_info *nb = realloc(b, cap * sizeof *nb);
-            if (!nb) {
-                for (uint32_t i = 0; i < cnt; i++) free(b[i].error);
-                free(b);
-                sqlite3_finalize(st);
-                return err_set(e, ERR_NOMEM, "out of memory");
-            }
-            b = nb;
+        if (!grow_rows((void **)&b, cnt, &cap, sizeof *b)) {
+            rc = SQLITE_NOMEM;
+            break;
         }
         row_batch(st, &b[cnt].b);
         col_copy(st, 7, b[cnt].status, sizeof b[cnt].status);
@@ -491,7 +476,7 @@ static int s_batches(track *t, const char *date, uint32_t limit, track_batch_inf
     if (rc != SQLITE_DONE) {
         for (uint32_t i = 0; i < cnt; i++) free(b[i].error);
         free(b);
-        return sq_err(s, e, "reading batches");
+        return rows_error(s, rc, e, "reading batches");
     }
     *out = b;
     *n = cnt;
@@ -693,11 +678,9 @@ static int s_history(track *t, const char *batch_id, track_history **out, uint32
     uint32_t cnt = 0, cap = 0;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (cnt == cap) {
-            cap = cap ? cap * 2 : 16;
-            track_history *nh = realloc(h, cap * sizeof *nh);
-            if (!nh) break;
-            h = nh;
+        if (!grow_rows((void **)&h, cnt, &cap, sizeof *h)) {
+            rc = SQLITE_NOMEM;
+            break;
         }
         h[cnt].ts_us = sqlite3_column_int64(st, 0);
         col_copy(st, 1, h[cnt].state, sizeof h[cnt].state);
@@ -706,9 +689,13 @@ static int s_history(track *t, const char *batch_id, track_history **out, uint32
         cnt++;
     }
     sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        for (uint32_t i = 0; i < cnt; i++) free(h[i].detail);
+        free(h);
+        return rows_error(s, rc, e, "reading history");
+    }
     *out = h;
     *n = cnt;
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW) return sq_err(s, e, "reading history");
     return 0;
 }
 
@@ -780,18 +767,20 @@ static int s_unalerted(track *t, char ***ids, uint32_t *n, err_t *e)
     uint32_t cnt = 0, cap = 0;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (cnt == cap) {
-            cap = cap ? cap * 2 : 8;
-            char **na = realloc(a, cap * sizeof *na);
-            if (!na) break;
-            a = na;
+        if (!grow_rows((void **)&a, cnt, &cap, sizeof *a)) {
+            rc = SQLITE_NOMEM;
+            break;
         }
         a[cnt++] = col_dup(st, 0);
     }
     sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        track_strings_free(a, cnt);
+        return rows_error(s, rc, e, "reading failed batches");
+    }
     *ids = a;
     *n = cnt;
-    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sq_err(s, e, "reading failed batches");
+    return 0;
 }
 
 static int s_mark_alerted(track *t, const char *batch_id, err_t *e)
