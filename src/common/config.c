@@ -220,9 +220,3 @@ int config_init(config *c, const char *file, err_t *e)
     TRY(config_load_env(c, e));
     return config_validate(c, e);
 }
-
-void config_bucket_dir(const config *c, const char *bucket, char *out, size_t n)
-{
-    int r = snprintf(out, n, "%s/buckets/%s", c->home, bucket);
-    (void)r;
-}

@@ -51,7 +51,5 @@ int config_set(config *c, const char *key, const char *value, const char *source
 int config_validate(config *c, err_t *e);
 /* Defaults, then --config FILE (if given), then the environment; validated. */
 int config_init(config *c, const char *file, err_t *e);
-/* Paths of the local layout. */
-void config_bucket_dir(const config *c, const char *bucket, char *out, size_t n);
 
 #endif

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/fs.h"
 #include "common/jsonw.h"
 #include "common/log.h"
 #include "common/uri.h"
@@ -106,13 +106,13 @@ static int stat_input(job *j, const char *ap, size_t rootlen, struct stat *st, e
     if (slash) {
         char bucket[256];
         snprintf(bucket, sizeof bucket, "%.*s", (int)(slash - rel), rel);
-        int bfd = reader_open_beneath(j->root_fd, bucket);
-        fd = bfd >= 0 ? reader_open_beneath(bfd, slash + 1) : -1;
+        int bfd = fs_open_beneath(j->root_fd, bucket, O_RDONLY | O_DIRECTORY);
+        fd = bfd >= 0 ? fs_open_beneath(bfd, slash + 1, O_RDONLY) : -1;
         int saved = errno;
         if (bfd >= 0) close(bfd);
         errno = saved;
     } else {
-        fd = reader_open_beneath(j->root_fd, rel);
+        fd = fs_open_beneath(j->root_fd, rel, O_RDONLY);
     }
     if (fd < 0 && (errno == EXDEV || errno == ELOOP))
         return err_set(e, ERR_INPUT, "input %s resolves outside its bucket", ap);
@@ -186,23 +186,6 @@ static int resolve_inputs(job *j, err_t *e)
     buf_free(&p);
     buf_free(&u);
     return rc;
-}
-
-static int mkdirs(const char *dir, err_t *e)
-{
-    char tmp[4096];
-    size_t n = strlen(dir);
-    RETURN_ERROR_IF(n >= sizeof tmp, e, ERR_IO, "path too long: %s", dir);
-    memcpy(tmp, dir, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (tmp[i] != '/' && tmp[i] != '\0') continue;
-        char c = tmp[i];
-        tmp[i] = '\0';
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-            return err_sys(e, ERR_IO, "cannot create directory %s", tmp);
-        tmp[i] = c;
-    }
-    return 0;
 }
 
 static int part_path(const job *j, uint32_t idx, buf *out)
@@ -444,27 +427,13 @@ static void remove_stale_parts(job *j)
     closedir(d);
 }
 
-/* Hidden temp parts of a job that died (SIGKILL, power loss) are garbage:
- * remove those whose writer process is gone. */
+/* Hidden temp parts of this job's earlier runs that died are garbage. */
 static void remove_orphan_temps(const job *j)
 {
     if (j->s->out_file) return;
-    DIR *d = opendir(j->s->out_dir);
-    if (!d) return;
     char prefix[512];
     snprintf(prefix, sizeof prefix, ".%s%spart-", j->s->part_stem ? j->s->part_stem : "", j->s->part_stem ? "-" : "");
-    size_t pl = strlen(prefix);
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (strncmp(de->d_name, prefix, pl) != 0) continue;
-        const char *t = strstr(de->d_name, ".tmp-");
-        long pid = t ? strtol(t + 5, NULL, 10) : 0;
-        if (pid <= 0 || (kill((pid_t)pid, 0) == 0 || errno != ESRCH)) continue;
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", j->s->out_dir, de->d_name);
-        if (unlink(path) == 0) log_info("removed temp file %s of a dead job", path);
-    }
-    closedir(d);
+    fs_remove_dead_temps(j->s->out_dir, prefix);
 }
 
 static void sync_dir(const char *path)
@@ -572,13 +541,13 @@ int job_run(const job_opts *o, const job_spec *s, job_report *r)
     int rc = schema_init(&j.sch, o->metadata);
     if (rc != 0) err_set(e, ERR_NOMEM, "out of memory");
     if (rc == 0) rc = resolve_inputs(&j, e);
-    if (rc == 0 && !s->out_file) rc = mkdirs(s->out_dir, e);
+    if (rc == 0 && !s->out_file) rc = fs_mkdirs(s->out_dir, e);
     if (rc == 0) remove_orphan_temps(&j);
     if (rc == 0 && s->out_file) {
         char *d = strdup(s->out_file), *slash = d ? strrchr(d, '/') : NULL;
         if (slash && slash != d) {
             *slash = '\0';
-            rc = mkdirs(d, e);
+            rc = fs_mkdirs(d, e);
         }
         free(d);
     }

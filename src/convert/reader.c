@@ -4,11 +4,9 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
-#ifdef SYS_openat2
-#include <linux/openat2.h>
-#endif
+
+#include "common/fs.h"
 
 #define READ_BLOCK ((size_t)1 << 20)
 
@@ -92,26 +90,13 @@ static int fill(reader_lines *r, err_t *e)
     }
 }
 
-int reader_open_beneath(int dir_fd, const char *rel)
-{
-#ifdef SYS_openat2
-    struct open_how how = {.flags = O_RDONLY | O_CLOEXEC, .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
-    return (int)syscall(SYS_openat2, dir_fd, rel, &how, sizeof how);
-#else
-    (void)dir_fd;
-    (void)rel;
-    errno = ENOSYS;
-    return -1;
-#endif
-}
-
 int reader_lines_open(reader_lines *r, int root_fd, const char *path, const reader_part *p, err_t *e)
 {
     memset(r, 0, sizeof *r);
     r->path = path;
     r->end = p->end;
     r->to_eof = p->to_eof;
-    r->fd = root_fd >= 0 ? reader_open_beneath(root_fd, path) : open(path, O_RDONLY | O_CLOEXEC);
+    r->fd = root_fd >= 0 ? fs_open_beneath(root_fd, path, O_RDONLY) : open(path, O_RDONLY | O_CLOEXEC);
     RETURN_SYSERR_IF(r->fd < 0 && (errno == EXDEV || errno == ELOOP), e, ERR_INPUT,
                      "input %s resolves outside the object store", path);
     RETURN_SYSERR_IF(r->fd < 0, e, ERR_INPUT, "cannot open input %s", path);

@@ -45,9 +45,6 @@ typedef struct {
 /* Opens path; with root_fd >= 0, path is relative to that directory and
  * may not resolve outside it (no "..", no symlink leaving it). */
 int reader_lines_open(reader_lines *r, int root_fd, const char *path, const reader_part *p, err_t *e);
-/* open(2) confined beneath dir_fd (openat2 RESOLVE_BENEATH); errno EXDEV
- * when the path leaves it. */
-int reader_open_beneath(int dir_fd, const char *rel);
 /* 1 with a line (without its LF), 0 at the end of the part, -1 on error. */
 int reader_lines_next(reader_lines *r, const uint8_t **line, size_t *len, err_t *e);
 void reader_lines_close(reader_lines *r);

@@ -10,12 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
-#ifdef SYS_openat2
-#include <linux/openat2.h>
-#endif
 
+#include "common/fs.h"
 #include "common/uri.h"
 #include "store/store.h"
 
@@ -76,25 +73,15 @@ static int check_inside(local_store *ls, const char *bucket, const char *path, e
  * -2 where the kernel lacks openat2, so the caller checks by realpath. */
 static int open_beneath(local_store *ls, const char *bucket, const char *key)
 {
-#ifdef SYS_openat2
     char b[PATH_MAX];
     if (!fmt_path(b, "%s/%s", ls->root, bucket)) return -1;
     int dfd = open(b, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0) return -1;
-    struct open_how how = {.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK,
-                           .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
-    int fd = (int)syscall(SYS_openat2, dfd, key, &how, sizeof how);
+    int fd = fs_open_beneath(dfd, key, O_RDONLY | O_NONBLOCK);
     int saved = errno;
     close(dfd);
     errno = saved;
-    if (fd < 0 && errno == ENOSYS) return -2;
-    return fd;
-#else
-    (void)ls;
-    (void)bucket;
-    (void)key;
-    return -2;
-#endif
+    return fd < 0 && errno == ENOSYS ? -2 : fd;
 }
 
 static int l_stat(store *s, const char *bucket, const char *key, store_stat *out, err_t *e)
@@ -122,22 +109,9 @@ static int l_stat(store *s, const char *bucket, const char *key, store_stat *out
     return 0;
 }
 
-static int mkdirs_for(const char *path, err_t *e)
-{
-    char tmp[PATH_MAX];
-    RETURN_ERROR_IF(!fmt_path(tmp, "%s", path), e, ERR_IO, "path too long: %s", path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return err_sys(e, ERR_IO, "cannot create %s", tmp);
-        *p = '/';
-    }
-    return 0;
-}
-
 static int write_file_atomic(const char *path, const void *data, size_t n, err_t *e)
 {
-    TRY(mkdirs_for(path, e));
+    TRY(fs_mkdirs_for(path, e));
     char tmp[PATH_MAX + 32];
     const char *slash = strrchr(path, '/');
     snprintf(tmp, sizeof tmp, "%.*s/.%s.tmp-%d", (int)(slash - path), path, slash + 1, (int)getpid());
@@ -299,7 +273,7 @@ store *store_local_open(const char *root, err_t *e)
             return NULL;
         }
     }
-    if (mkdirs_for(ls->root, e) != 0 || (mkdir(ls->root, 0755) != 0 && errno != EEXIST)) {
+    if (fs_mkdirs(ls->root, e) != 0) {
         free(ls);
         err_set(e, ERR_IO, "cannot create %s", root);
         return NULL;

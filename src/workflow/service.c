@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/fs.h"
 #include "common/log.h"
 #include "events/watch.h"
 #include "ingest/ingest.h"
@@ -95,18 +96,7 @@ static void sweep_temps(const char *outroot)
         if (strncmp(de->d_name, "merged-parquet-", 15) != 0) continue;
         char dir[PATH_MAX];
         snprintf(dir, sizeof dir, "%s/%s", outroot, de->d_name);
-        DIR *sd = opendir(dir);
-        if (!sd) continue;
-        struct dirent *f;
-        while ((f = readdir(sd))) {
-            const char *t = f->d_name[0] == '.' ? strstr(f->d_name, ".tmp-") : NULL;
-            long pid = t ? strtol(t + 5, NULL, 10) : 0;
-            if (pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
-            char path[PATH_MAX];
-            snprintf(path, sizeof path, "%s/%s", dir, f->d_name);
-            if (unlink(path) == 0) log_info("removed %s, left by a job that died", path);
-        }
-        closedir(sd);
+        fs_remove_dead_temps(dir, ".");
     }
     closedir(d);
 }
