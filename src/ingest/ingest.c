@@ -232,7 +232,6 @@ static int on_object(ingest *g, const event_rec *r)
     char reasonb[256];
     const char *reason = keyinfo_invalid(r->key, r->size, c->allowed_extensions, c->expected_mb,
                                          c->tolerance_pct, reasonb, sizeof reasonb);
-    int rc = 0;
     if (reason && quarantine_copy(g, r->key, r->size, (char *)uri.data, reason, &e) != 0) {
         snprintf(msg, sizeof msg, "quarantine of %s failed: %s", r->key, e.msg);
         add_error(g, r->message_id, r->where, msg);
@@ -265,7 +264,7 @@ static int on_object(ingest *g, const event_rec *r)
     if (r->message_id) push_str(&g->txn_msgs, &g->ntxn, &g->captxn, r->message_id);
     if (++g->txn_adds >= TXN_MAX_ADDS) txn_commit(g);
     buf_free(&uri);
-    return rc;
+    return 0;
 }
 
 static int on_event(void *ctx, const event_rec *r)
