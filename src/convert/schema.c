@@ -90,11 +90,6 @@ uint32_t schema_count(schema *s)
     return n;
 }
 
-bool schema_is_metadata(const schema *s, uint32_t id)
-{
-    return s->metadata && (id == SCHEMA_TS_ID || id == SCHEMA_SRC_ID);
-}
-
 static int cmp_fields(const void *a, const void *b)
 {
     const writer_field *x = a, *y = b;

@@ -42,6 +42,9 @@ int64_t schema_intern(schema *s, const uint8_t *name, uint32_t len, uint64_t has
 uint32_t schema_count(schema *s);
 /* Output order. fields must hold schema_count() entries. */
 void schema_order(schema *s, writer_field *fields);
-bool schema_is_metadata(const schema *s, uint32_t id);
+static inline bool schema_is_metadata(const schema *s, uint32_t id)
+{
+    return s->metadata && (id == SCHEMA_TS_ID || id == SCHEMA_SRC_ID);
+}
 
 #endif

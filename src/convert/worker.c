@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/bytes.h"
 #include "common/hash.h"
 #include "ndjson/utf8.h"
 
@@ -119,7 +120,7 @@ static int map_fields(worker *w, worker_result *out)
         const scan_field *f = &sc->fields[i];
         uint32_t slot = w->prev_key[i];
         worker_key *k = slot != UINT32_MAX ? &w->km[slot] : NULL;
-        if (!k || k->len != f->klen || memcmp(k->key, f->kp, f->klen) != 0) {
+        if (!k || k->len != f->klen || !bytes_eq(k->key, f->kp, f->klen)) {
             int64_t s = km_lookup(w, f->kp, f->klen);
             if (s < 0) return -1;
             slot = (uint32_t)s;

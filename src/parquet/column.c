@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/bytes.h"
 #include "common/hash.h"
 #include "parquet/rle.h"
 #include "parquet/stats.h"
@@ -28,28 +29,66 @@ void column_free(column *c)
     memset(c, 0, sizeof *c);
 }
 
-static void track_minmax(column *c, const uint8_t *p, uint32_t len)
+static void set_bound(buf *b, uint64_t *pfx, const uint8_t *p, uint32_t len, uint64_t vp)
 {
+    buf_reset(b);
+    buf_append(b, p, len);
+    *pfx = vp;
+}
+
+/* Most values are decided by their first 8 bytes, compared as numbers. */
+static inline void track_minmax(column *c, const uint8_t *p, uint32_t len)
+{
+    uint64_t vp = bytes_prefix(p, len);
     if (!c->has_minmax) {
         c->has_minmax = true;
-        buf_append(&c->minv, p, len);
-        buf_append(&c->maxv, p, len);
+        set_bound(&c->minv, &c->minpfx, p, len, vp);
+        set_bound(&c->maxv, &c->maxpfx, p, len, vp);
         return;
     }
-    if (stats_cmp(p, len, c->minv.data, c->minv.len) < 0) {
-        buf_reset(&c->minv);
-        buf_append(&c->minv, p, len);
-    } else if (stats_cmp(p, len, c->maxv.data, c->maxv.len) > 0) {
-        buf_reset(&c->maxv);
-        buf_append(&c->maxv, p, len);
-    }
+    if (vp < c->minpfx || (vp == c->minpfx && stats_cmp(p, len, c->minv.data, c->minv.len) < 0))
+        set_bound(&c->minv, &c->minpfx, p, len, vp);
+    else if (vp > c->maxpfx || (vp == c->maxpfx && stats_cmp(p, len, c->maxv.data, c->maxv.len) > 0))
+        set_bound(&c->maxv, &c->maxpfx, p, len, vp);
+}
+
+/* PLAIN values start after this much room, where the page's levels go when
+ * they fit: the page body is then compressed in place, without a copy. */
+#define COLUMN_HEADROOM 64
+
+static void plain_reset(column *c)
+{
+    buf_reset(&c->plain);
+    if (buf_reserve(&c->plain, COLUMN_HEADROOM)) c->plain.len = COLUMN_HEADROOM;
 }
 
 static void put_plain(column *c, const uint8_t *p, uint32_t len)
 {
+    if (c->plain.len == 0) plain_reset(c);
     buf_put_u32le(&c->plain, len);
     buf_append(&c->plain, p, len);
 }
+
+/* The open page as PLAIN, from its dictionary ids. */
+static void ids_to_plain(column *c)
+{
+    plain_reset(c);
+    for (uint32_t i = 0; i < c->n; i++) put_plain(c, c->d.vals[c->ids[i]].p, c->d.vals[c->ids[i]].len);
+}
+
+/* The chunk continues in PLAIN, starting with the open page. */
+static void go_plain(column *c)
+{
+    ids_to_plain(c);
+    c->use_dict = false;
+    c->decided = true;
+    dict_reset(&c->d);
+    arena_reset(&c->dstore);
+    c->stable_p = NULL;
+}
+
+/* Values seen before an all-but-unique chunk gives up its dictionary. */
+#define COLUMN_SAMPLE 1024
 
 int column_put(column *c, const column_opts *o, uint32_t row, const uint8_t *p, uint32_t len)
 {
@@ -85,6 +124,11 @@ int column_put(column *c, const column_opts *o, uint32_t row, const uint8_t *p, 
     c->n++;
     c->values++;
     c->page_value_bytes += 4u + len;
+    /* Ids, timestamps, free text: when nearly every value so far is new, the
+     * dictionary cannot pay, so stop hashing and copying values now rather
+     * than at the end of the first page. */
+    if (c->use_dict && !c->decided && c->n == COLUMN_SAMPLE && c->d.n > COLUMN_SAMPLE - COLUMN_SAMPLE / 32)
+        go_plain(c);
     return c->page_value_bytes >= o->page_bytes || c->n >= o->page_rows ||
            (c->use_dict && dict_plain_size(&c->d) > o->dict_limit);
 }
@@ -107,13 +151,6 @@ int column_put_stable(column *c, const column_opts *o, uint32_t row, const uint8
     return c->page_value_bytes >= o->page_bytes || c->n >= o->page_rows;
 }
 
-/* The open page as PLAIN, from its dictionary ids. */
-static void ids_to_plain(column *c)
-{
-    buf_reset(&c->plain);
-    for (uint32_t i = 0; i < c->n; i++) put_plain(c, c->d.vals[c->ids[i]].p, c->d.vals[c->ids[i]].len);
-}
-
 int column_flush(column *c, const column_opts *o, uint32_t row_end, codec_ctx *cx, page_scratch *ps, err_t *e)
 {
     if (row_end <= c->page_row0) return 0;
@@ -124,12 +161,8 @@ int column_flush(column *c, const column_opts *o, uint32_t row_end, codec_ctx *c
         int bw = rle_bit_width(c->d.n ? c->d.n - 1 : 0);
         uint64_t dicted = dict_plain_size(&c->d) + ((uint64_t)c->n * (uint64_t)bw + 7) / 8;
         if (dicted >= c->page_value_bytes) {
-            ids_to_plain(c);
-            c->use_dict = false;
+            go_plain(c);
             dict_page = false;
-            dict_reset(&c->d);
-            arena_reset(&c->dstore);
-            c->stable_p = NULL;
         }
     }
     buf_reset(&ps->body);
@@ -142,12 +175,21 @@ int column_flush(column *c, const column_opts *o, uint32_t row_end, codec_ctx *c
         for (uint32_t i = 0; i < c->n; i++) rle_put(&r, c->ids[i]);
         rle_flush(&r);
         c->dict_pages = true;
-    } else {
-        buf_append(&ps->body, c->plain.data, c->plain.len);
     }
-    RETURN_ERROR_IF(!buf_ok(&c->plain), e, ERR_NOMEM, "out of memory building a page");
-    TRY(page_emit(&c->pages, &c->uncompressed, cx, ps, PQ_PAGE_DATA, row_end - c->page_row0,
-                  dict_page ? PQ_ENC_RLE_DICTIONARY : PQ_ENC_PLAIN, e));
+    if (!dict_page && c->plain.len == 0) plain_reset(c);
+    RETURN_ERROR_IF(!buf_ok(&c->plain) || !buf_ok(&ps->body), e, ERR_NOMEM, "out of memory building a page");
+    uint32_t nv = row_end - c->page_row0;
+    if (dict_page) {
+        TRY(page_emit(&c->pages, &c->uncompressed, cx, ps, PQ_PAGE_DATA, nv, PQ_ENC_RLE_DICTIONARY, e));
+    } else if (ps->body.len <= COLUMN_HEADROOM) {
+        uint8_t *body = c->plain.data + COLUMN_HEADROOM - ps->body.len;
+        memcpy(body, ps->body.data, ps->body.len);
+        TRY(page_emit_body(&c->pages, &c->uncompressed, cx, ps, body, c->plain.len - (size_t)(body - c->plain.data),
+                           PQ_PAGE_DATA, nv, PQ_ENC_PLAIN, e));
+    } else {
+        buf_append(&ps->body, c->plain.data + COLUMN_HEADROOM, c->plain.len - COLUMN_HEADROOM);
+        TRY(page_emit(&c->pages, &c->uncompressed, cx, ps, PQ_PAGE_DATA, nv, PQ_ENC_PLAIN, e));
+    }
     c->page_row0 = row_end;
     c->n = 0;
     c->page_value_bytes = 0;

@@ -43,6 +43,7 @@ typedef struct {
     const uint8_t *stable_p; /* column_put_stable's last value and its id */
     uint32_t stable_len, stable_id;
     buf minv, maxv;      /* statistics */
+    uint64_t minpfx, maxpfx; /* their first 8 bytes, big-endian */
     bool has_minmax;
 } column;
 

@@ -4,6 +4,7 @@
 #define NDPQ_DICT_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct {
@@ -12,13 +13,15 @@ typedef struct {
 } slice;
 
 typedef struct {
-    uint32_t *slots;     /* id + 1, 0 = empty */
-    uint32_t *hashes;    /* low 32 bits of the hash per id, for cheap compares */
+    /* (hash32 << 32) | (id + 1), 0 = empty: one load finds and checks a
+     * slot before the value's bytes are touched. */
+    uint64_t *slots;
     uint32_t mask;
     slice *vals;
     uint32_t n, cap;
     size_t bytes;        /* sum of value lengths */
     uint32_t last_id;    /* fast path for runs of the same value */
+    uint32_t last_hash;
 } dict;
 
 void dict_init(dict *d);

@@ -9,10 +9,15 @@ int page_emit(buf *dst, int64_t *uncompressed, codec_ctx *cx, page_scratch *s, i
               int encoding, err_t *e)
 {
     RETURN_ERROR_IF(!buf_ok(&s->body), e, ERR_NOMEM, "out of memory building a page");
-    RETURN_ERROR_IF(s->body.len > INT32_MAX, e, ERR_INPUT,
-                    "a page would exceed 2 GiB (value too large for Parquet)");
+    return page_emit_body(dst, uncompressed, cx, s, s->body.data, s->body.len, type, num_values, encoding, e);
+}
+
+int page_emit_body(buf *dst, int64_t *uncompressed, codec_ctx *cx, page_scratch *s, const uint8_t *body,
+                   size_t body_len, int type, uint32_t num_values, int encoding, err_t *e)
+{
+    RETURN_ERROR_IF(body_len > INT32_MAX, e, ERR_INPUT, "a page would exceed 2 GiB (value too large for Parquet)");
     buf_reset(&s->comp);
-    TRY(codec_compress(cx, s->body.data, s->body.len, &s->comp, e));
+    TRY(codec_compress(cx, body, body_len, &s->comp, e));
     RETURN_ERROR_IF(s->comp.len > INT32_MAX, e, ERR_INPUT, "a compressed page would exceed 2 GiB");
 
     buf_reset(&s->header);
@@ -20,7 +25,7 @@ int page_emit(buf *dst, int64_t *uncompressed, codec_ctx *cx, page_scratch *s, i
     thrift_init(&w, &s->header);
     thrift_struct_begin(&w);
     thrift_field_i32(&w, 1, type);
-    thrift_field_i32(&w, 2, (int32_t)s->body.len);
+    thrift_field_i32(&w, 2, (int32_t)body_len);
     thrift_field_i32(&w, 3, (int32_t)s->comp.len);
     if (type == PQ_PAGE_DATA) {
         thrift_field_struct_begin(&w, 5);
@@ -41,7 +46,7 @@ int page_emit(buf *dst, int64_t *uncompressed, codec_ctx *cx, page_scratch *s, i
     buf_append(dst, s->comp.data, s->comp.len);
     RETURN_ERROR_IF(!buf_ok(dst) || !buf_ok(&s->header), e, ERR_NOMEM,
                     "out of memory writing a page");
-    *uncompressed += (int64_t)(s->header.len + s->body.len);
+    *uncompressed += (int64_t)(s->header.len + body_len);
     return 0;
 }
 

@@ -58,6 +58,9 @@ void page_scratch_free(page_scratch *s);
  * uncompressed size (header + body) to *uncompressed. */
 int page_emit(buf *dst, int64_t *uncompressed, codec_ctx *cx, page_scratch *s, int type, uint32_t num_values,
               int encoding, err_t *e);
+/* page_emit for a body held elsewhere (body_len bytes at body). */
+int page_emit_body(buf *dst, int64_t *uncompressed, codec_ctx *cx, page_scratch *s, const uint8_t *body,
+                   size_t body_len, int type, uint32_t num_values, int encoding, err_t *e);
 /* Appends v1 definition levels (length-prefixed) for rows [r0, r1), whose
  * values are at rows[0..n) (sorted). */
 void page_put_levels(buf *body, const uint32_t *rows, uint32_t n, uint32_t r0, uint32_t r1);

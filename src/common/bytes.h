@@ -1,0 +1,51 @@
+/* bytes: small inline byte-string helpers for hot loops, where a libc call
+ * costs more than the compare itself (keys and values are mostly short). */
+#ifndef NDPQ_BYTES_H
+#define NDPQ_BYTES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+static inline uint64_t bytes_load64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+/* a[0..n) == b[0..n): up to 16 bytes with two overlapping loads per side. */
+static inline bool bytes_eq(const uint8_t *a, const uint8_t *b, size_t n)
+{
+    if (n >= 8) {
+        if (n > 16) return memcmp(a, b, n) == 0;
+        return (bytes_load64(a) ^ bytes_load64(b)) == 0 &&
+               (bytes_load64(a + n - 8) ^ bytes_load64(b + n - 8)) == 0;
+    }
+    if (n >= 4) {
+        uint32_t x, y, u, v;
+        memcpy(&x, a, 4);
+        memcpy(&y, b, 4);
+        memcpy(&u, a + n - 4, 4);
+        memcpy(&v, b + n - 4, 4);
+        return x == y && u == v;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i]) return false;
+    return true;
+}
+
+/* The first 8 bytes as a big-endian number, zero-padded: comparing two
+ * prefixes orders the strings unless they are equal. */
+static inline uint64_t bytes_prefix(const uint8_t *p, size_t n)
+{
+    uint64_t v = 0;
+    if (n >= 8) {
+        v = bytes_load64(p);
+    } else {
+        memcpy(&v, p, n);
+    }
+    return __builtin_bswap64(v);
+}
+
+#endif
