@@ -58,6 +58,7 @@ static int km_grow(worker *w)
     free(w->km);
     w->km = n;
     w->km_mask = nmask;
+    for (uint32_t i = 0; i <= nmask; i++) w->km[i].next = UINT32_MAX;
     /* Slot numbers changed: forget the last line's key positions. */
     for (uint32_t i = 0; i < w->fcap; i++) w->prev_key[i] = UINT32_MAX;
     return 0;
@@ -78,7 +79,8 @@ static int64_t km_lookup(worker *w, const uint8_t *k, uint32_t len)
     uint8_t *copy = arena_alloc(&w->keys, len ? len : 1);
     if (!copy) return -1;
     memcpy(copy, k, len);
-    w->km[i] = (worker_key){copy, len, (uint32_t)col, h, 0, 0};
+    w->km[i] = (worker_key){copy, len, (uint32_t)col, h, 0, 0, UINT32_MAX,
+                            w->env->metadata && schema_is_metadata(w->env->sch, (uint32_t)col)};
     if (++w->km_n * 2 > w->km_mask) {
         if (km_grow(w) != 0) return -1;
         return km_lookup(w, k, len);
@@ -116,18 +118,31 @@ static int map_fields(worker *w, worker_result *out)
     scanner *sc = &w->sc;
     if (ensure_fields(w, sc->n) != 0) return -1;
     uint64_t stamp = ++w->stamp;
+    worker_key *prev = NULL;
     for (uint32_t i = 0; i < sc->n; i++) {
         const scan_field *f = &sc->fields[i];
+        /* Guess the key without hashing it: the one at this position in the
+         * last line, else the one that followed the previous key last time
+         * (records that skip keys shift positions but keep the order). */
         uint32_t slot = w->prev_key[i];
         worker_key *k = slot != UINT32_MAX ? &w->km[slot] : NULL;
         if (!k || k->len != f->klen || !bytes_eq(k->key, f->kp, f->klen)) {
-            int64_t s = km_lookup(w, f->kp, f->klen);
-            if (s < 0) return -1;
-            slot = (uint32_t)s;
+            slot = prev ? prev->next : UINT32_MAX;
+            k = slot != UINT32_MAX ? &w->km[slot] : NULL;
+            if (!k || k->len != f->klen || !bytes_eq(k->key, f->kp, f->klen)) {
+                uint32_t before = w->km_mask;
+                int64_t s = km_lookup(w, f->kp, f->klen);
+                if (s < 0) return -1;
+                /* A grown table moved every slot, prev's too. */
+                if (w->km_mask != before) prev = NULL;
+                slot = (uint32_t)s;
+                k = &w->km[slot];
+            }
             w->prev_key[i] = slot;
-            k = &w->km[slot];
         }
-        if (w->env->metadata && schema_is_metadata(w->env->sch, k->col)) {
+        if (prev) prev->next = slot;
+        prev = k;
+        if (k->meta) {
             if (k->col == SCHEMA_TS_ID) out->replaced_ts = true;
             else out->replaced_src = true;
             w->field_col[i] = UINT32_MAX;

@@ -56,6 +56,8 @@ typedef struct {
     uint64_t hash;
     uint64_t stamp;                 /* line that last used the key */
     uint32_t pos;                   /* field index in that line */
+    uint32_t next;                  /* slot of the key that followed it last */
+    bool meta;                      /* taken by a metadata column */
 } worker_key;
 
 typedef struct {

@@ -69,7 +69,7 @@ static int hex4(const uint8_t *p, uint32_t *out)
 /* Validates a string at c->p (on the opening quote) and moves past it.
  * With decode, the decoded text is returned in *out (a slice of the line if
  * there were no escapes, else of the arena). */
-static scan_result scan_string(cursor *c, bool decode, const uint8_t **out, uint32_t *outlen)
+static scan_result scan_string_slow(cursor *c, bool decode, const uint8_t **out, uint32_t *outlen)
 {
     const uint8_t *start = ++c->p;
     uint8_t *dst = NULL, *d = NULL; /* decoding buffer, once an escape shows up */
@@ -154,6 +154,22 @@ static scan_result scan_string(cursor *c, bool decode, const uint8_t **out, uint
     }
     c->p++; /* closing quote */
     return SCAN_OK;
+}
+
+/* Most strings are short printable ASCII: one vector scan, no call. */
+static inline scan_result scan_string(cursor *c, bool decode, const uint8_t **out, uint32_t *outlen)
+{
+    const uint8_t *start = c->p + 1;
+    const uint8_t *q = skip_plain(start, c->end);
+    if (q < c->end && *q == '"') {
+        if (decode) {
+            *out = start;
+            *outlen = (uint32_t)(q - start);
+        }
+        c->p = q + 1;
+        return SCAN_OK;
+    }
+    return scan_string_slow(c, decode, out, outlen);
 }
 
 static inline bool is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
@@ -365,9 +381,13 @@ scan_result scanner_parse(scanner *s, const uint8_t *line, size_t len, arena *a)
         if (!add_field(s)) return SCAN_NOMEM;
         scan_field *f = &s->fields[s->n];
         if ((r = scan_string(&c, true, &f->kp, &f->klen)) != SCAN_OK) return r;
-        skip_ws(&c);
-        if (c.p >= c.end || *c.p != ':') CORRUPT(&c, "expected ':'");
-        c.p++;
+        if (c.p < c.end && *c.p == ':') {
+            c.p++;
+        } else {
+            skip_ws(&c);
+            if (c.p >= c.end || *c.p != ':') CORRUPT(&c, "expected ':'");
+            c.p++;
+        }
         skip_ws(&c);
         if (c.p >= c.end) CORRUPT(&c, "missing value");
         const uint8_t *v = c.p;
