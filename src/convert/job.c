@@ -259,6 +259,7 @@ static int write_result(job *j, const reader_split *sp, worker_result *res, err_
         TRY(writer_add_chunk_parts(w, ch->col, &ch->meta, ch->dict_page.data, ch->dict_page.len, ch->pages.data,
                                    ch->pages.len, e));
     }
+    writer_start_writeback(w);
     j->part_in += res->bytes_in;
     /* Written: drop the pages now rather than keep a second set of buffers
      * per column around for reuse. */
@@ -298,18 +299,17 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* Splits smaller than this are not made just to give every thread one. */
+#define JOB_MIN_SPLIT ((uint64_t)8 << 20)
+
 /* Input bytes per row group; parts split between row groups, so a row group
  * never exceeds the part target. */
-static size_t chunk_target(const job *j)
+static uint64_t chunk_target(const job *j)
 {
-    size_t t = j->o->row_group_bytes;
+    uint64_t t = j->o->row_group_bytes, total = 0;
     if (!j->s->out_file && j->o->target_file_bytes < t) t = j->o->target_file_bytes;
-    /* With several threads, 32 MiB splits keep them all busy to the end of
-     * a batch; the size does not depend on the input, so memory stays flat
-     * whatever the batch size. */
-    size_t cap = (size_t)32 << 20;
-    if (j->o->threads > 1 && t > cap) t = cap;
-    return t;
+    for (uint32_t i = 0; i < j->ninputs; i++) total += j->sizes[i];
+    return reader_split_bytes(total, t, j->o->threads > 0 ? (uint32_t)j->o->threads : 1, JOB_MIN_SPLIT);
 }
 
 static int run_inline(job *j, err_t *e)

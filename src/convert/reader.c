@@ -16,6 +16,17 @@ void reader_plan_free(reader_split *s, uint32_t n)
     free(s);
 }
 
+uint64_t reader_split_bytes(uint64_t total, uint64_t target, uint32_t threads, uint64_t min_split)
+{
+    if (threads <= 1 || total == 0 || target == 0) return target;
+    /* No thread idles while another finishes a last, odd split. Splits only
+     * shrink from the target, so memory stays flat whatever the batch size. */
+    uint64_t k = (total + target - 1) / target;
+    uint64_t kn = (k + threads - 1) / threads * threads;
+    if (kn != k && total / kn < min_split) kn = k;
+    return (total + kn - 1) / kn;
+}
+
 static int add_part(reader_split *s, reader_part p, err_t *e)
 {
     reader_part *np = realloc(s->parts, (s->nparts + 1) * sizeof *np);

@@ -25,6 +25,10 @@ typedef struct {
     uint64_t bytes;      /* planned input bytes */
 } reader_split;
 
+/* Bytes per split for total input bytes: target with one thread; with
+ * several, equal splits in a multiple of the thread count (none smaller than
+ * min_split just to make the count even), never larger than target. */
+uint64_t reader_split_bytes(uint64_t total, uint64_t target, uint32_t threads, uint64_t min_split);
 /* Plans splits of about target bytes over files of the given sizes. */
 int reader_plan(const uint64_t *sizes, uint32_t nfiles, uint64_t target, reader_split **out, uint32_t *n,
                 err_t *e);

@@ -115,6 +115,15 @@ int writer_add_chunk_parts(writer *w, uint32_t col, const pq_chunk *c, const uin
     return add_chunk_to(w, &w->rgs[w->nrg - 1], col, c, a, alen, b, blen, e);
 }
 
+void writer_start_writeback(writer *w)
+{
+    /* Only a hint: errors surface at the fsync in writer_finish. */
+    if (w->fd >= 0 && w->pos > w->wb_pos) {
+        (void)sync_file_range(w->fd, w->wb_pos, w->pos - w->wb_pos, SYNC_FILE_RANGE_WRITE);
+        w->wb_pos = w->pos;
+    }
+}
+
 static void put_schema(thrift_w *t, const writer_schema *s)
 {
     thrift_field_list_begin(t, 2, THRIFT_STRUCT, s->nfields + 1);

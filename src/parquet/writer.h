@@ -44,6 +44,7 @@ typedef struct {
     int fd;
     char *tmp_path, *final_path;
     int64_t pos;
+    int64_t wb_pos;          /* bytes handed to writeback so far */
     codec_id codec;
     writer_rowgroup *rgs;
     uint32_t nrg, caprg;
@@ -59,6 +60,9 @@ int writer_add_chunk(writer *w, uint32_t col, const pq_chunk *c, const uint8_t *
  * (the dictionary page, then the data pages). */
 int writer_add_chunk_parts(writer *w, uint32_t col, const pq_chunk *c, const uint8_t *a, size_t alen,
                            const uint8_t *b, size_t blen, err_t *e);
+/* Starts writeback of what is written so far, so the fsync at the end only
+ * waits for the tail (the commit is on the critical path of every batch). */
+void writer_start_writeback(writer *w);
 int writer_finish(writer *w, const writer_schema *s, codec_ctx *cx, page_scratch *ps, err_t *e);
 int writer_commit(writer *w, err_t *e);
 /* Removes the temporary file unless committed, and frees everything. */

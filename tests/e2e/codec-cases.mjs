@@ -156,6 +156,12 @@ export function codecSuite(codec) {
         return e
       }
       fellBack('hi')
+      // All distinct from the first values: the sample gives up the dictionary
+      // before the first page closes, so no chunk carries a dictionary page.
+      for (const name of ['hi', 'id']) {
+        assert.ok(col(name).every(p => p.type !== 'DICTIONARY_PAGE'), `${name}: no dictionary page`)
+        assert.ok(enc(col(name)).every(e => e === 'PLAIN'), `${name}: only PLAIN pages`)
+      }
       const late = fellBack('late')
       assert.equal(late.at(-1), 'PLAIN', 'late: its last pages (distinct values) are PLAIN')
       const lo = enc(col('lo'))

@@ -147,6 +147,7 @@ int main(int argc, char **argv)
     register_common_tests();
     register_manifest_tests();
     register_page_tests();
+    register_reader_tests();
 
     int passed = 0, failed = 0;
     for (int i = 0; i < ntests; i++) {

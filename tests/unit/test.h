@@ -58,5 +58,6 @@ void register_scanner_tests(void);
 void register_common_tests(void);
 void register_manifest_tests(void);
 void register_page_tests(void);
+void register_reader_tests(void);
 
 #endif

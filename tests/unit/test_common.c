@@ -9,6 +9,7 @@
 
 #include "common/arena.h"
 #include "common/buf.h"
+#include "common/bytes.h"
 #include "common/date.h"
 #include "common/err.h"
 #include "common/jsonw.h"
@@ -382,6 +383,37 @@ static void test_buf_oom_is_sticky(void)
     buf_free(&b);
 }
 
+/* ---- bytes ---- */
+
+static void test_bytes_eq_matches_memcmp(void)
+{
+    uint8_t a[48], b[48];
+    for (size_t n = 0; n <= 40; n++) {
+        for (size_t i = 0; i < n + 1; i++) {
+            for (size_t k = 0; k < sizeof a; k++) a[k] = b[k] = (uint8_t)(k * 7 + 1);
+            if (i < n) b[i] ^= 0x80; /* one differing byte at each position */
+            bool want = memcmp(a, b, n) == 0;
+            if (bytes_eq(a, b, n) != want) FAILF("bytes_eq n=%zu diff at %zu: got %d", n, i, !want);
+        }
+    }
+}
+
+static void test_bytes_prefix_orders_like_memcmp(void)
+{
+    const char *v[] = {"", "a", "a\x01", "ab", "abcdefgh", "abcdefgi", "abcdefghZ", "b", "\xff", "zzzzzzzzzzzz"};
+    size_t n = sizeof v / sizeof *v;
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < n; j++) {
+            size_t li = strlen(v[i]), lj = strlen(v[j]), m = li < lj ? li : lj;
+            int c = memcmp(v[i], v[j], m);
+            if (!c) c = li < lj ? -1 : li > lj;
+            uint64_t pi = bytes_prefix((const uint8_t *)v[i], li), pj = bytes_prefix((const uint8_t *)v[j], lj);
+            /* Unequal prefixes must order the strings; equal ones decide nothing. */
+            if (pi != pj && ((pi < pj) != (c < 0))) FAILF("prefix order of '%s' and '%s'", v[i], v[j]);
+        }
+    }
+}
+
 /* ---- arena ---- */
 
 static void test_arena_stable_and_rollback(void)
@@ -451,6 +483,8 @@ static void test_arena_stable_and_rollback(void)
 
 void register_common_tests(void)
 {
+    TEST_ADD(test_bytes_eq_matches_memcmp);
+    TEST_ADD(test_bytes_prefix_orders_like_memcmp);
     TEST_ADD(test_date_valid);
     TEST_ADD(test_date_find);
     TEST_ADD(test_uri_from_path);
