@@ -170,10 +170,7 @@ int column_flush(column *c, const column_opts *o, uint32_t row_end, codec_ctx *c
     if (dict_page) {
         int bw = rle_bit_width(c->d.n ? c->d.n - 1 : 0);
         buf_putc(&ps->body, (uint8_t)bw);
-        rle_enc r;
-        rle_init(&r, &ps->body, bw);
-        for (uint32_t i = 0; i < c->n; i++) rle_put(&r, c->ids[i]);
-        rle_flush(&r);
+        rle_encode_values(&ps->body, bw, c->ids, c->n);
         c->dict_pages = true;
     }
     if (!dict_page && c->plain.len == 0) plain_reset(c);

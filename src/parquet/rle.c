@@ -126,3 +126,75 @@ void rle_flush(rle_enc *r)
     r->repeat_count = 0;
     r->num_buffered = 0;
 }
+
+/* Bit-packs groups of 8 values (zeros past n) straight into the buffer. */
+static void pack_groups(buf *out, int bw, const uint32_t *v, uint32_t n, uint32_t groups)
+{
+    if (!buf_reserve(out, (size_t)groups * (size_t)bw)) return;
+    uint8_t *d = out->data + out->len;
+    for (uint32_t g = 0; g < groups; g++, v += 8, n = n > 8 ? n - 8 : 0) {
+        uint32_t t[8];
+        const uint32_t *s = v;
+        if (n < 8) {
+            for (uint32_t i = 0; i < 8; i++) t[i] = i < n ? v[i] : 0;
+            s = t;
+        }
+        if (bw <= 8) {
+            uint64_t acc = 0;
+            for (int i = 0; i < 8; i++) acc |= (uint64_t)s[i] << (i * bw);
+            for (int b = 0; b < bw; b++) d[b] = (uint8_t)(acc >> (8 * b));
+        } else {
+            uint64_t acc = 0;
+            int bits = 0, pos = 0;
+            for (int i = 0; i < 8; i++) {
+                acc |= (uint64_t)s[i] << bits;
+                bits += bw;
+                while (bits >= 8) {
+                    d[pos++] = (uint8_t)acc;
+                    acc >>= 8;
+                    bits -= 8;
+                }
+            }
+        }
+        d += bw;
+    }
+    out->len += (size_t)groups * (size_t)bw;
+}
+
+static void emit_literal(buf *out, int bw, const uint32_t *v, uint32_t n)
+{
+    uint32_t groups = (n + 7) / 8;
+    while (groups > 0) {
+        uint32_t g = groups < 63 ? groups : 63;
+        buf_putc(out, (uint8_t)((g << 1) | 1));
+        pack_groups(out, bw, v, n, g);
+        v += 8 * g;
+        n = n > 8 * g ? n - 8 * g : 0;
+        groups -= g;
+    }
+}
+
+static void emit_repeat(buf *out, int bw, uint32_t v, uint32_t count)
+{
+    buf_put_varint(out, (uint64_t)count << 1);
+    for (int i = 0; i < (bw + 7) / 8; i++) buf_putc(out, (uint8_t)(v >> (8 * i)));
+}
+
+void rle_encode_values(buf *out, int bw, const uint32_t *v, uint32_t n)
+{
+    uint32_t lit = 0, pos = 0; /* pending literal values: [lit, pos), whole groups */
+    while (pos < n) {
+        uint32_t x = v[pos], j = pos + 1;
+        while (j < n && v[j] == x) j++;
+        if (j - pos >= 8 || (j == n && (pos - lit) % (63 * 8) == 0)) {
+            /* A run from a group boundary; or the last values, all equal,
+             * with no literal group open (as rle_flush does). */
+            emit_literal(out, bw, v + lit, pos - lit);
+            emit_repeat(out, bw, x, j - pos);
+            pos = lit = j;
+        } else {
+            pos = n - pos > 8 ? pos + 8 : n;
+        }
+    }
+    emit_literal(out, bw, v + lit, pos - lit);
+}

@@ -24,6 +24,9 @@ void rle_put(rle_enc *r, uint32_t v);
 /* Appends `count` copies of v (fast for long runs of levels). */
 void rle_put_run(rle_enc *r, uint32_t v, uint32_t count);
 void rle_flush(rle_enc *r);
+/* Encodes a whole array at once: the same bytes as rle_put for each value
+ * then rle_flush, without the per-value state machine. */
+void rle_encode_values(buf *out, int bit_width, const uint32_t *v, uint32_t n);
 /* Bits needed for values 0..max_value (at least 1). */
 int rle_bit_width(uint32_t max_value);
 

@@ -21,6 +21,53 @@ static void encode(const uint32_t *v, size_t n, int bw, buf *out)
     rle_flush(&r);
 }
 
+/* rle_encode_values must give the bytes of the streaming encoder. */
+static void check_bulk(const uint32_t *v, size_t n, int bw, const char *what)
+{
+    buf a = {0}, b = {0};
+    encode(v, n, bw, &a);
+    rle_encode_values(&b, bw, v, (uint32_t)n);
+    if (a.len != b.len || memcmp(a.data, b.data, a.len) != 0)
+        FAILF("%s: bulk encoding differs (bw %d, %zu values, %zu vs %zu bytes)", what, bw, n, b.len, a.len);
+    CHECK_RLE(b.data, b.len, bw, v, n);
+    buf_free(&a);
+    buf_free(&b);
+}
+
+static void test_rle_bulk_matches_streaming(void)
+{
+    static uint32_t v[5000];
+    uint64_t s = 12345;
+    for (int round = 0; round < 400; round++) {
+        int bw = 1 + round % 32;
+        uint32_t max = bw == 32 ? UINT32_MAX : (1u << bw) - 1;
+        size_t n = (size_t)(round * 37 % 1200);
+        if (round % 50 == 0) n = 5000; /* past 63 literal groups */
+        for (size_t i = 0; i < n;) {
+            s = s * 6364136223846793005ull + 1442695040888963407ull;
+            uint32_t x = (uint32_t)(s >> 33) & max;
+            /* Mix single values, short repeats (< 8), and long runs. */
+            size_t len = (s >> 20) % 4 == 0 ? 1 + (s >> 8) % 30 : (s >> 20) % 4 == 1 ? 1 + (s >> 8) % 7 : 1;
+            for (size_t k = 0; k < len && i < n; k++) v[i++] = x;
+        }
+        check_bulk(v, n, bw, "random");
+    }
+    /* Edges: empty, short tails all equal, exact groups, 63 groups then a tail. */
+    for (size_t n = 0; n <= 20; n++) {
+        for (size_t i = 0; i < n; i++) v[i] = 3;
+        check_bulk(v, n, 2, "all equal");
+        for (size_t i = 0; i < n; i++) v[i] = (uint32_t)(i % 3);
+        check_bulk(v, n, 2, "cycling");
+    }
+    for (size_t tail = 0; tail <= 9; tail++) {
+        size_t n = 63 * 8 + tail;
+        for (size_t i = 0; i < n; i++) v[i] = i < 63 * 8 ? (uint32_t)(i % 5) : 4;
+        check_bulk(v, n, 3, "63 literal groups then equal tail");
+        for (size_t i = 0; i < 2 * n; i++) v[i] = i < 2 * 63 * 8 ? (uint32_t)(i % 5) : 4;
+        check_bulk(v, 2 * n, 3, "126 literal groups then equal tail");
+    }
+}
+
 static void test_rle_bit_width(void)
 {
     CHECK_EQ_INT(rle_bit_width(0), 1);
@@ -306,6 +353,7 @@ static void test_rle_level_runs_large(void)
 void register_rle_tests(void)
 {
     TEST_ADD(test_rle_bit_width);
+    TEST_ADD(test_rle_bulk_matches_streaming);
     TEST_ADD(test_rle_spec_bitpack_example);
     TEST_ADD(test_rle_spec_small_cases);
     TEST_ADD(test_rle_mixed_small);
