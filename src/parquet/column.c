@@ -166,7 +166,7 @@ int column_flush(column *c, const column_opts *o, uint32_t row_end, codec_ctx *c
         }
     }
     buf_reset(&ps->body);
-    page_put_levels(&ps->body, c->rows, c->n, c->page_row0, row_end);
+    page_put_levels(&ps->body, &ps->levels, c->rows, c->n, c->page_row0, row_end);
     if (dict_page) {
         int bw = rle_bit_width(c->d.n ? c->d.n - 1 : 0);
         buf_putc(&ps->body, (uint8_t)bw);

@@ -59,10 +59,25 @@ static int emit_page(buf *dst, pq_chunk *out, codec_ctx *cx, page_scratch *s, in
     return 0;
 }
 
-void page_put_levels(buf *body, const uint32_t *rows, uint32_t n, uint32_t r0, uint32_t r1)
+void page_put_levels(buf *body, buf *scratch, const uint32_t *rows, uint32_t n, uint32_t r0, uint32_t r1)
 {
     size_t at = body->len;
     buf_put_u32le(body, 0); /* v1 pages prefix the levels with their length */
+    uint32_t nrows = r1 - r0;
+    /* Many short runs (keys present in most records but not all): write
+     * the levels out and encode them in one pass, not run by run. */
+    if ((uint64_t)(nrows - n) * 16 > nrows) {
+        buf_reset(scratch);
+        if (buf_reserve(scratch, (size_t)nrows * sizeof(uint32_t))) {
+            uint32_t *lv = (uint32_t *)(void *)scratch->data;
+            memset(lv, 0, (size_t)nrows * sizeof *lv);
+            for (uint32_t v = 0; v < n; v++) lv[rows[v] - r0] = 1;
+            rle_encode_values(body, 1, lv, nrows);
+        } else {
+            body->oom = true;
+        }
+        goto done;
+    }
     rle_enc r;
     rle_init(&r, body, 1);
     uint32_t next = r0;
@@ -77,6 +92,7 @@ void page_put_levels(buf *body, const uint32_t *rows, uint32_t n, uint32_t r0, u
     }
     if (r1 > next) rle_put_run(&r, 0, r1 - next);
     rle_flush(&r);
+done:
     if (buf_ok(body)) {
         uint32_t len = (uint32_t)(body->len - at - 4);
         uint8_t t[4] = {(uint8_t)len, (uint8_t)(len >> 8), (uint8_t)(len >> 16), (uint8_t)(len >> 24)};
@@ -136,7 +152,7 @@ int page_encode_chunk(const page_input *in, const page_opts *o, codec_ctx *cx, p
         uint32_t r1 = (v1 < in->n && in->rows[v1] < rmax) ? in->rows[v1] : rmax;
 
         buf_reset(&s->body);
-        page_put_levels(&s->body, in->rows ? in->rows + v0 : NULL, v1 - v0, r0, r1);
+        page_put_levels(&s->body, &s->levels, in->rows ? in->rows + v0 : NULL, v1 - v0, r0, r1);
         if (in->d) {
             buf_putc(&s->body, (uint8_t)bw);
             rle_enc r;
@@ -170,4 +186,5 @@ void page_scratch_free(page_scratch *s)
     buf_free(&s->body);
     buf_free(&s->comp);
     buf_free(&s->header);
+    buf_free(&s->levels);
 }

@@ -42,6 +42,7 @@ typedef struct {
 
 typedef struct {
     buf body, comp, header; /* reused between pages */
+    buf levels;             /* one uint32 level per row, for sparse pages */
 } page_scratch;
 
 /* Appends the chunk's pages to dst; offsets in out are relative to where
@@ -63,6 +64,6 @@ int page_emit_body(buf *dst, int64_t *uncompressed, codec_ctx *cx, page_scratch 
                    size_t body_len, int type, uint32_t num_values, int encoding, err_t *e);
 /* Appends v1 definition levels (length-prefixed) for rows [r0, r1), whose
  * values are at rows[0..n) (sorted). */
-void page_put_levels(buf *body, const uint32_t *rows, uint32_t n, uint32_t r0, uint32_t r1);
+void page_put_levels(buf *body, buf *scratch, const uint32_t *rows, uint32_t n, uint32_t r0, uint32_t r1);
 
 #endif

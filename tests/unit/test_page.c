@@ -362,6 +362,40 @@ static void small_case(chunk_case *c)
     case_add(c, 9, "a", 1);
 }
 
+/* Levels from row lists, dense or sparse, equal the streaming encoding of
+ * the level sequence (and decode back to it). */
+static void test_page_levels_sparse_and_dense(void)
+{
+    enum { N = 3000 };
+    static uint32_t rows[N], lv[N];
+    uint64_t s = 99;
+    for (int round = 0; round < 60; round++) {
+        uint32_t r0 = (uint32_t)(round * 13), nrows = (uint32_t)(1 + round * 47 % N), n = 0;
+        uint32_t every = 1 + (uint32_t)round % 9; /* from dense to sparse */
+        for (uint32_t r = 0; r < nrows; r++) {
+            s = s * 6364136223846793005ull + 1442695040888963407ull;
+            lv[r] = (s >> 40) % every == 0 || round % 10 == 0;
+            if (lv[r]) rows[n++] = r0 + r;
+        }
+        buf got = {0}, scratch = {0}, want = {0};
+        page_put_levels(&got, &scratch, rows, n, r0, r0 + nrows);
+        buf_put_u32le(&want, 0);
+        rle_enc r;
+        rle_init(&r, &want, 1);
+        for (uint32_t i = 0; i < nrows; i++) rle_put(&r, lv[i]);
+        rle_flush(&r);
+        uint32_t len = (uint32_t)(want.len - 4);
+        memcpy(want.data, &len, 4);
+        if (!CHECK(buf_ok(&got) && got.len == want.len && memcmp(got.data, want.data, got.len) == 0))
+            FAILF("round %d: %u rows, %u present", round, nrows, n);
+        const char *err = td_rle_verify(got.data + 4, got.len - 4, 1, lv, nrows);
+        if (err) FAILF("round %d: %s", round, err);
+        buf_free(&got);
+        buf_free(&scratch);
+        buf_free(&want);
+    }
+}
+
 static void test_page_dictionary_mode(void)
 {
     chunk_case c;
@@ -967,6 +1001,7 @@ static void test_writer_abandoned(void)
 
 void register_page_tests(void)
 {
+    TEST_ADD(test_page_levels_sparse_and_dense);
     TEST_ADD(test_page_dictionary_mode);
     TEST_ADD(test_page_plain_mode);
     TEST_ADD(test_page_splits);
