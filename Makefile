@@ -4,13 +4,18 @@ PKGS     := libzstd liblz4 snappy zlib jansson sqlite3 libcurl
 VERSION  := 0.1.0
 GIT_HASH := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 BUILD    ?= build
-OPT      ?= -O2
-CFLAGS   ?= $(OPT) -g
+OPT      ?= -O3
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 # gcc's -Wformat-truncation flags message buffers we truncate on purpose.
+# gcc builds link-time optimized: the per-value path crosses layers
+# (worker -> rowgroup -> column -> dict) and inlining across them saves
+# 4-6% of the instructions (bench/README.md). Fat objects keep the
+# archive usable by a plain linker.
 ifeq ($(shell $(CC) -dM -E - </dev/null 2>/dev/null | grep -c __clang__),0)
 WARN += -Wno-format-truncation
+LTO      ?= -flto=auto -ffat-lto-objects
 endif
+CFLAGS   ?= $(OPT) $(LTO) -g
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Isrc \
