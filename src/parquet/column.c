@@ -174,6 +174,8 @@ int column_flush(column *c, const column_opts *o, uint32_t row_end, codec_ctx *c
         c->dict_pages = true;
     }
     if (!dict_page && c->plain.len == 0) plain_reset(c);
+    /* Sized like the last row group's chunk: no regrowth, no copies. */
+    if (c->pages.cap == 0 && c->pages_hint) buf_reserve(&c->pages, c->pages_hint + c->pages_hint / 8);
     RETURN_ERROR_IF(!buf_ok(&c->plain) || !buf_ok(&ps->body), e, ERR_NOMEM, "out of memory building a page");
     uint32_t nv = row_end - c->page_row0;
     if (dict_page) {
@@ -217,6 +219,7 @@ int column_finish(column *c, const column_opts *o, uint32_t num_rows, codec_ctx 
     }
     meta->data_off = (int64_t)(dst->len - start);
     RETURN_ERROR_IF(!buf_ok(dst), e, ERR_NOMEM, "out of memory");
+    c->pages_hint = c->pages.len;
     buf tmp = *pages;
     *pages = c->pages;
     c->pages = tmp;

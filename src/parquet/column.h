@@ -38,6 +38,7 @@ typedef struct {
     buf plain;           /* PLAIN values of the open page (plain mode) */
     size_t page_value_bytes;
     buf pages;           /* finished data pages */
+    size_t pages_hint;   /* their size in the last row group */
     int64_t uncompressed;
     uint64_t values;     /* in the row group */
     const uint8_t *stable_p; /* column_put_stable's last value and its id */
