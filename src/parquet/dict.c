@@ -60,7 +60,9 @@ int64_t dict_insert(dict *d, const uint8_t *p, uint32_t len, uint64_t hash)
 {
     uint32_t h = (uint32_t)hash;
     if (d->n > 0 && d->last_hash == h && same(&d->vals[d->last_id], p, len)) return d->last_id;
-    if (!d->slots && rehash(d, 1024) != 0) return -1;
+    /* Small first: most dictionaries hold a few values, and many columns'
+     * tables must share the cache. */
+    if (!d->slots && rehash(d, 64) != 0) return -1;
     uint32_t i = h & d->mask;
     for (;;) {
         uint64_t s = d->slots[i];
