@@ -1,7 +1,6 @@
 /* ndpq convert: the Glue job. File mode converts the given files; manifest
  * mode converts a batch manifest into OUTPUT_ROOT/merged-parquet-DATE/. */
 #include <getopt.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,12 +59,6 @@ static const char *basename_of(const char *p)
 
 int cmd_convert(int argc, char **argv)
 {
-    /* Page buffers of several MiB are freed and grown again every row
-     * group: keep them in the heap instead of unmapping and faulting them
-     * back in. A third fewer page faults; each thread's heap keeps what it
-     * freed, so peak memory grows a little with several threads. */
-    mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    mallopt(M_TRIM_THRESHOLD, 256 << 20);
     enum { O_MANIFEST = 256, O_DATE, O_COMP, O_THREADS, O_TARGET, O_RG, O_PAGE, O_NOMETA, O_REPORT, O_ROOT };
     static const struct option opts[] = {
         {"manifest", required_argument, NULL, O_MANIFEST},
