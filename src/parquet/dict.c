@@ -33,16 +33,15 @@ void dict_reset(dict *d)
 
 static int rehash(dict *d, uint32_t nslots)
 {
-    uint64_t *s = calloc(nslots, sizeof *s);
+    dict_slot *s = calloc(nslots, sizeof *s);
     if (!s) return -1;
     uint32_t mask = nslots - 1;
     if (d->slots) {
         for (uint32_t j = 0; j <= d->mask; j++) {
-            uint64_t v = d->slots[j];
-            if (!v) continue;
-            uint32_t i = (uint32_t)(v >> 32) & mask;
-            while (s[i]) i = (i + 1) & mask;
-            s[i] = v;
+            if (!d->slots[j].id1) continue;
+            uint32_t i = d->slots[j].hash & mask;
+            while (s[i].id1) i = (i + 1) & mask;
+            s[i] = d->slots[j];
         }
     }
     free(d->slots);
@@ -56,6 +55,32 @@ static inline bool same(const slice *v, const uint8_t *p, uint32_t len)
     return v->len == len && bytes_eq(v->p, p, len);
 }
 
+/* The slot tag of a value (see dict_slot), built with whole-word loads
+ * that stay inside the value. */
+static inline void make_tag(uint64_t t[2], const uint8_t *p, uint32_t len)
+{
+    if (len >= 15) {
+        /* Only a filter: bytes 0..14, and 0xFF where short tags keep len. */
+        t[0] = bytes_load64(p);
+        t[1] = (bytes_load64(p + 7) & 0x00FFFFFFFFFFFFFFull) | (0xFFull << 56);
+        return;
+    }
+    uint64_t lo = 0, hi = 0;
+    if (len >= 8) {
+        lo = bytes_load64(p);
+        if (len > 8) hi = bytes_load64(p + len - 8) >> (8 * (16 - len));
+    } else if (len >= 4) {
+        uint32_t a, b;
+        memcpy(&a, p, 4);
+        memcpy(&b, p + len - 4, 4);
+        lo = (uint64_t)a | ((uint64_t)b << (8 * (len - 4)));
+    } else {
+        for (uint32_t i = 0; i < len; i++) lo |= (uint64_t)p[i] << (8 * i);
+    }
+    t[0] = lo;
+    t[1] = hi | ((uint64_t)len << 56);
+}
+
 int64_t dict_insert(dict *d, const uint8_t *p, uint32_t len, uint64_t hash)
 {
     uint32_t h = (uint32_t)hash;
@@ -63,17 +88,17 @@ int64_t dict_insert(dict *d, const uint8_t *p, uint32_t len, uint64_t hash)
     /* Small first: most dictionaries hold a few values, and many columns'
      * tables must share the cache. */
     if (!d->slots && rehash(d, 64) != 0) return -1;
+    uint64_t tag[2];
+    make_tag(tag, p, len);
     uint32_t i = h & d->mask;
     for (;;) {
-        uint64_t s = d->slots[i];
-        if (!s) break;
-        if ((uint32_t)(s >> 32) == h) {
-            uint32_t id = (uint32_t)s - 1;
-            if (same(&d->vals[id], p, len)) {
-                d->last_id = id;
-                d->last_hash = h;
-                return id;
-            }
+        dict_slot *s = &d->slots[i];
+        if (!s->id1) break;
+        if (s->hash == h && s->tag[0] == tag[0] && s->tag[1] == tag[1] &&
+            (len < 15 || same(&d->vals[s->id1 - 1], p, len))) {
+            d->last_id = s->id1 - 1;
+            d->last_hash = h;
+            return d->last_id;
         }
         i = (i + 1) & d->mask;
     }
@@ -88,7 +113,7 @@ int64_t dict_insert(dict *d, const uint8_t *p, uint32_t len, uint64_t hash)
     d->vals[id].p = p;
     d->vals[id].len = len;
     d->bytes += len;
-    d->slots[i] = ((uint64_t)h << 32) | (id + 1);
+    d->slots[i] = (dict_slot){h, id + 1, {tag[0], tag[1]}};
     d->last_id = id;
     d->last_hash = h;
     /* Keep the load factor under 1/2. */

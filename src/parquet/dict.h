@@ -12,10 +12,17 @@ typedef struct {
     uint32_t len;
 } slice;
 
+/* A table slot holds the value's tag: its bytes and length when it has at
+ * most 15 bytes (then a match needs nothing else, so a lookup touches one
+ * slot), else its first 15 bytes and 0xFF, checked against the entry. */
 typedef struct {
-    /* (hash32 << 32) | (id + 1), 0 = empty: one load finds and checks a
-     * slot before the value's bytes are touched. */
-    uint64_t *slots;
+    uint32_t hash;       /* low 32 bits of the hash */
+    uint32_t id1;        /* id + 1, 0 = empty */
+    uint64_t tag[2];
+} dict_slot;
+
+typedef struct {
+    dict_slot *slots;
     uint32_t mask;
     slice *vals;
     uint32_t n, cap;

@@ -127,6 +127,46 @@ static void test_dict_colliding_hashes(void)
     free(store);
 }
 
+/* Slot tags hold short values whole: values that differ only in length,
+ * in a trailing NUL, or in any single byte, at every length around the
+ * 4/8/15-byte boundaries, get their own ids, also when their hashes collide. */
+static void test_dict_tags_near_boundaries(void)
+{
+    enum { MAXLEN = 40 };
+    static uint8_t vals[MAXLEN + 1][MAXLEN + 1][MAXLEN];
+    for (int same_hash = 0; same_hash < 2; same_hash++) {
+        dict d;
+        dict_init(&d);
+        uint32_t expect = 0;
+        for (uint32_t len = 0; len <= MAXLEN; len++) {
+            /* Variant 0: all 'a'; variant k: byte k-1 changed. NUL fill
+             * makes "a\0" and "a" differ only in length. */
+            for (uint32_t k = 0; k <= len; k++) {
+                uint8_t *v = vals[len][k];
+                memset(v, len % 2 ? 'a' : 0, MAXLEN);
+                if (k) v[k - 1] ^= 0x5A;
+                uint64_t h = same_hash ? 7 : hash_bytes(v, len);
+                int64_t id = dict_insert(&d, v, len, h);
+                if (id != (int64_t)expect) FAILF("len %u variant %u: id %lld, want %u", len, k, (long long)id, expect);
+                expect++;
+            }
+        }
+        /* Every value again, in reverse order: the same ids. */
+        for (int len = MAXLEN; len >= 0; len--) {
+            for (int k = len; k >= 0; k--) {
+                uint64_t h = same_hash ? 7 : hash_bytes(vals[len][k], (uint32_t)len);
+                int64_t want = 0;
+                for (int l = 0; l < len; l++) want += l + 1;
+                want += k;
+                int64_t id = dict_insert(&d, vals[len][k], (uint32_t)len, h);
+                if (id != want) FAILF("again len %d variant %d: id %lld, want %lld", len, k, (long long)id, (long long)want);
+            }
+        }
+        CHECK_EQ_INT(d.n, expect);
+        dict_free(&d);
+    }
+}
+
 static void test_dict_reset(void)
 {
     dict d;
@@ -153,5 +193,6 @@ void register_dict_tests(void)
     TEST_ADD(test_dict_empty_and_nul);
     TEST_ADD(test_dict_many_values);
     TEST_ADD(test_dict_colliding_hashes);
+    TEST_ADD(test_dict_tags_near_boundaries);
     TEST_ADD(test_dict_reset);
 }
