@@ -13,7 +13,7 @@ typedef struct {
 } slice;
 
 /* A table slot holds the value's tag: its bytes and length when it has at
- * most 15 bytes (then a match needs nothing else, so a lookup touches one
+ * most 14 bytes (then a match needs nothing else, so a lookup touches one
  * slot), else its first 15 bytes and 0xFF, checked against the entry. */
 typedef struct {
     uint32_t hash;       /* low 32 bits of the hash */
