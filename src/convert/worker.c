@@ -34,6 +34,8 @@ void worker_free(worker *w)
     free(w->km);
     free(w->prev_key);
     free(w->field_col);
+    free(w->field_hash);
+    free(w->field_hashed);
     memset(w, 0, sizeof *w);
 }
 
@@ -100,6 +102,12 @@ static int ensure_fields(worker *w, uint32_t n)
     uint32_t *b = realloc(w->field_col, nc * sizeof *b);
     if (!b) return -1;
     w->field_col = b;
+    uint64_t *h = realloc(w->field_hash, nc * sizeof *h);
+    if (!h) return -1;
+    w->field_hash = h;
+    uint8_t *hd = realloc(w->field_hashed, nc);
+    if (!hd) return -1;
+    w->field_hashed = hd;
     w->fcap = nc;
     return 0;
 }
@@ -191,11 +199,19 @@ static int do_line(worker *w, const uint8_t *line, size_t len, uint32_t file, ui
         RETURN_ERROR_IF(put_corrupt(w, line, len) != 0, e, ERR_NOMEM, "out of memory");
     } else {
         RETURN_ERROR_IF(map_fields(w, out) != 0, e, ERR_NOMEM, "out of memory");
+        /* Hash the row's dictionary values and start their lookups first,
+         * then put them: the table loads of all columns overlap. */
+        for (uint32_t i = 0; i < w->sc.n; i++) {
+            const scan_field *f = &w->sc.fields[i];
+            w->field_hashed[i] = w->field_col[i] != UINT32_MAX && f->vp &&
+                                 rowgroup_prepare(&w->g, w->field_col[i], f->vp, f->vlen, &w->field_hash[i]);
+        }
         for (uint32_t i = 0; i < w->sc.n; i++) {
             const scan_field *f = &w->sc.fields[i];
             if (w->field_col[i] == UINT32_MAX || !f->vp) continue;
-            RETURN_ERROR_IF(rowgroup_put(&w->g, w->field_col[i], f->vp, f->vlen) != 0, e, ERR_NOMEM,
-                            "out of memory");
+            int rc = w->field_hashed[i] ? rowgroup_put_hashed(&w->g, w->field_col[i], f->vp, f->vlen, w->field_hash[i])
+                                        : rowgroup_put(&w->g, w->field_col[i], f->vp, f->vlen);
+            RETURN_ERROR_IF(rc != 0, e, ERR_NOMEM, "out of memory");
         }
     }
     if (w->env->metadata) {

@@ -72,6 +72,8 @@ typedef struct {
     uint32_t km_mask, km_n;
     uint32_t *prev_key;             /* key slot per field position of the last line */
     uint32_t *field_col;            /* per field of the current line; UINT32_MAX = dropped */
+    uint64_t *field_hash;           /* per field: its dictionary hash, if field_hashed */
+    uint8_t *field_hashed;
     uint32_t fcap;
     uint64_t stamp;
     uint32_t corrupt_col;

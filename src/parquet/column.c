@@ -90,7 +90,8 @@ static void go_plain(column *c)
 /* Values seen before an all-but-unique chunk gives up its dictionary. */
 #define COLUMN_SAMPLE 1024
 
-int column_put(column *c, const column_opts *o, uint32_t row, const uint8_t *p, uint32_t len)
+static int put_value(column *c, const column_opts *o, uint32_t row, const uint8_t *p, uint32_t len,
+                     const uint64_t *hash)
 {
     if (c->n == c->cap) {
         uint32_t nc = c->cap ? c->cap * 2 : 256;
@@ -106,7 +107,7 @@ int column_put(column *c, const column_opts *o, uint32_t row, const uint8_t *p, 
     c->rows[c->n] = row;
     if (c->use_dict) {
         uint32_t before = c->d.n;
-        int64_t id = dict_insert(&c->d, p, len, hash_bytes(p, len));
+        int64_t id = dict_insert(&c->d, p, len, hash ? *hash : hash_bytes(p, len));
         if (id < 0) return -1;
         if (c->d.n != before) {
             /* New entry: keep its bytes, since the input is recycled. */
@@ -131,6 +132,16 @@ int column_put(column *c, const column_opts *o, uint32_t row, const uint8_t *p, 
         go_plain(c);
     return c->page_value_bytes >= o->page_bytes || c->n >= o->page_rows ||
            (c->use_dict && dict_plain_size(&c->d) > o->dict_limit);
+}
+
+int column_put(column *c, const column_opts *o, uint32_t row, const uint8_t *p, uint32_t len)
+{
+    return put_value(c, o, row, p, len, NULL);
+}
+
+int column_put_hashed(column *c, const column_opts *o, uint32_t row, const uint8_t *p, uint32_t len, uint64_t hash)
+{
+    return put_value(c, o, row, p, len, &hash);
 }
 
 int column_put_stable(column *c, const column_opts *o, uint32_t row, const uint8_t *p, uint32_t len)

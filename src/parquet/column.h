@@ -16,6 +16,7 @@
 #include "common/arena.h"
 #include "common/buf.h"
 #include "common/err.h"
+#include "common/hash.h"
 #include "parquet/codec.h"
 #include "parquet/dict.h"
 #include "parquet/page.h"
@@ -53,6 +54,19 @@ void column_free(column *c);
 /* Adds a value at row (rows only grow). Returns 1 when the open page is
  * full and should be flushed once the row is complete, 0, or -1 on OOM. */
 int column_put(column *c, const column_opts *o, uint32_t row, const uint8_t *p, uint32_t len);
+/* For a column that is building a dictionary: the value's hash, with the
+ * slot its lookup starts at already on its way into the cache. Callers
+ * prepare a whole row, then put it, so the lookups of many columns overlap
+ * instead of waiting for memory one after another. False: no hash needed. */
+static inline bool column_prepare(const column *c, const uint8_t *p, uint32_t len, uint64_t *hash)
+{
+    if (!c->use_dict) return false;
+    *hash = hash_bytes(p, len);
+    dict_prefetch(&c->d, *hash);
+    return true;
+}
+/* column_put with the hash from column_prepare. */
+int column_put_hashed(column *c, const column_opts *o, uint32_t row, const uint8_t *p, uint32_t len, uint64_t hash);
 /* Like column_put for values whose bytes never move (metadata columns):
  * the same pointer again is the same value, with no hashing. */
 int column_put_stable(column *c, const column_opts *o, uint32_t row, const uint8_t *p, uint32_t len);

@@ -36,6 +36,11 @@ void dict_free(dict *d);
 void dict_reset(dict *d);
 /* Returns the id of the value, inserting it if new; -1 on allocation failure. */
 int64_t dict_insert(dict *d, const uint8_t *p, uint32_t len, uint64_t hash);
+/* Starts loading the slot a lookup of this hash probes first. */
+static inline void dict_prefetch(const dict *d, uint64_t hash)
+{
+    if (d->slots) __builtin_prefetch(&d->slots[(uint32_t)hash & d->mask]);
+}
 /* Plain-encoded size of the dictionary page: 4 + len per entry. */
 static inline size_t dict_plain_size(const dict *d) { return d->bytes + 4u * (size_t)d->n; }
 
