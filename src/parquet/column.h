@@ -27,26 +27,29 @@ typedef struct {
     size_t dict_limit;   /* plain size of the dictionary before falling back */
 } column_opts;
 
+/* Fields every put touches come first: a row visits every column, so a
+ * wide schema keeps only the first cache lines of each column warm. */
 typedef struct {
     bool used;           /* has values in the current row group */
     bool flush_queued;   /* the caller will close the open page after this row */
     bool use_dict, decided, dict_pages;
+    bool has_minmax;
+    uint32_t n, cap;     /* values in the open page */
+    uint32_t *rows, *ids;
+    uint64_t values;     /* in the row group */
+    size_t page_value_bytes;
     dict d;
+    uint64_t minpfx, maxpfx; /* first 8 bytes of minv and maxv, big-endian */
+    buf plain;           /* PLAIN values of the open page (plain mode) */
+    /* Colder. */
     arena dstore;        /* bytes of the dictionary entries */
     uint32_t page_row0;  /* first row of the open page */
-    uint32_t *rows, *ids;
-    uint32_t n, cap;     /* values in the open page */
-    buf plain;           /* PLAIN values of the open page (plain mode) */
-    size_t page_value_bytes;
     buf pages;           /* finished data pages */
     size_t pages_hint;   /* their size in the last row group */
     int64_t uncompressed;
-    uint64_t values;     /* in the row group */
     const uint8_t *stable_p; /* column_put_stable's last value and its id */
     uint32_t stable_len, stable_id;
     buf minv, maxv;      /* statistics */
-    uint64_t minpfx, maxpfx; /* their first 8 bytes, big-endian */
-    bool has_minmax;
 } column;
 
 void column_init(column *c);
