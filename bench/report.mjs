@@ -75,7 +75,21 @@ for (const set of sets) {
   for (const t of threadsList) {
     const n = summarize(set, 'ndpq', t, meta.bytes);
     const d = summarize(set, 'duckdb', t, meta.bytes);
-    const entry = { threads: t, ndpq: n, duckdb: d, ratios: null };
+    const none = summarize(set, 'ndpq-none', t, meta.bytes);
+    const entry = { threads: t, ndpq: n, duckdb: d, ratios: null, codec: null };
+    if (n && none) {
+      // The same job without compression: the difference is the codec's time.
+      const codecS = Math.max(n.seconds_median - none.seconds_median, 0);
+      const duckS = d ? (d.seconds_minus_baseline ?? d.seconds_median) : null;
+      entry.codec = {
+        none_seconds: none.seconds_median,
+        none_mb_per_s: none.mb_per_s,
+        codec_seconds: codecS,
+        codec_share: n.seconds_median > 0 ? codecS / n.seconds_median : null,
+        // If everything but the codec took no time at all, ndpq would reach this.
+        ceiling_vs_duckdb: duckS && codecS > 0 ? duckS / codecS : null,
+      };
+    }
     if (n && d) {
       const dFairMbps = d.mb_per_s_minus_baseline ?? d.mb_per_s;
       const dFairRss = d.rss_mib_minus_baseline ?? d.rss_mib;
@@ -145,6 +159,18 @@ if (results.length) {
       if (!e.duckdb) continue;
       out.push(`  ${r.set} t${e.threads}: DuckDB ${fmt(e.duckdb.mb_per_s)} MB/s, ${fmt(e.duckdb.rss_mib)} MiB raw` +
         (e.ratios ? `; ndpq/DuckDB raw: speed ${fmt(e.ratios.throughput_raw, 2)}x, RSS ${fmt(e.ratios.rss_raw, 2)}` : ''));
+    }
+  }
+  if (results.some((r) => r.threads.some((e) => e.codec))) {
+    out.push('snappy\'s share of ndpq\'s time (ndpq run again with --compression none; the difference is the codec):');
+    for (const r of results) {
+      for (const e of r.threads) {
+        const k = e.codec;
+        if (!k) continue;
+        out.push(`  ${r.set} t${e.threads}: ${fmt(k.codec_seconds, 2)} s of ${fmt(e.ndpq.seconds_median, 2)} s (${fmt(100 * k.codec_share, 0)}%);` +
+          ` without compression ${fmt(k.none_mb_per_s)} MB/s` +
+          (k.ceiling_vs_duckdb ? `; with snappy, ndpq cannot pass ${fmt(k.ceiling_vs_duckdb, 1)}x DuckDB even if all else took no time` : ''));
+      }
     }
   }
   for (const r of results) {

@@ -13,7 +13,9 @@
 #   BENCH_SETS=events     data sets: any of "events wide longstr"
 #   BENCH_REPEAT=3        runs per (tool, data set, threads); the median is reported
 #   BENCH_THREADS="1 2"   thread counts
-#   BENCH_TOOLS="ndpq duckdb"  leave one out to measure only the other
+#   BENCH_TOOLS="ndpq duckdb ndpq-none"  leave one out to measure only the others;
+#                         ndpq-none is ndpq with --compression none, which shows
+#                         how much of ndpq's time is the snappy library's
 #   BENCH_DUCKDB_COLUMNS=given  "given": DuckDB gets the column list from an
 #                         untimed describe pass (the kindest set-up for DuckDB);
 #                         "discover": the describe pass is part of DuckDB's time
@@ -49,7 +51,7 @@ MB=${BENCH_MB:-200}
 SETS=${BENCH_SETS:-events wide longstr}
 REPEAT=${BENCH_REPEAT:-3}
 THREADS=${BENCH_THREADS:-1 2}
-TOOLS=${BENCH_TOOLS:-ndpq duckdb}
+TOOLS=${BENCH_TOOLS:-ndpq duckdb ndpq-none}
 DUCK_COLS=${BENCH_DUCKDB_COLUMNS:-given}
 NDPQ=${NDPQ:-$ROOT/build/ndpq}
 DATA_ROOT=$ROOT/build/bench-data
@@ -75,7 +77,7 @@ case "$DUCK_COLS" in given|discover) ;; *) die "BENCH_DUCKDB_COLUMNS must be giv
 [ -x "$TIME" ] || die "$TIME (GNU time) is missing; run scripts/setup.sh"
 "$TIME" -f '%e %M' true 2>/dev/null || die "$TIME is not GNU time (needs -f '%e %M'); run scripts/setup.sh"
 command -v node >/dev/null || die "node is missing; run scripts/setup.sh"
-if has_tool ndpq || want ingest || want latency; then
+if has_tool ndpq || has_tool ndpq-none || want ingest || want latency; then
   [ -x "$NDPQ" ] || die "$NDPQ not built; run make"
 fi
 if want ingest || want latency; then
@@ -174,6 +176,10 @@ if want convert; then
               node bench/duckdb.mjs convert "$thr" "$DOUT" "$DCOLS" "${FILES[@]}"
           fi
         done
+        if has_tool ndpq-none; then
+          measure "$set" ndpq-none "$thr" "$r" "$SO/ndpq-none-t$thr.parquet" \
+            "$NDPQ" convert --threads "$thr" --compression none "${FILES[@]}" -o "$SO/ndpq-none-t$thr.parquet"
+        fi
         # Verify the first outputs before spending time on more runs, and the
         # last ndpq output (the one whose size is reported).
         if (( r == 1 || r == REPEAT )) && has_tool ndpq; then
