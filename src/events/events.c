@@ -5,8 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/arena.h"
 #include "common/buf.h"
 #include "common/uri.h"
+#include "events/evjson.h"
 #include "store/store.h"
 
 /* S3's largest object. */
@@ -36,6 +38,7 @@ typedef struct {
     event_cb cb;
     void *ctx;
     int stop;
+    arena strs; /* the fast path's decoded strings, reset per document */
 } walk;
 
 static int emit(walk *w, event_rec *r)
@@ -181,12 +184,178 @@ static int handle_doc(walk *w, json_t *doc, const char *msgid, const char *where
     return emit_error(w, msgid, where, "%s", "unrecognised document (not an S3, SQS or EventBridge event)");
 }
 
-int events_parse(const char *data, size_t len, event_cb cb, void *ctx, err_t *e)
+/* ---- The fast path: evjson over a document it validated. It mirrors
+ * handle_doc, s3_record, object_fields and handle_body above, which stay as
+ * the path for everything evjson does not vouch for; tests compare both. */
+
+/* Decoded string value v into room for cap bytes; the NUL is included. */
+static const char *fast_str_in(walk *w, const char *v, const char *end, size_t cap, bool *oom)
 {
-    walk w = {cb, ctx, 0};
+    char *out = (char *)arena_reserve(&w->strs, cap);
+    if (!out) {
+        *oom = true;
+        return NULL;
+    }
+    arena_commit(&w->strs, evjson_decode(v, end, out) + 1);
+    return out;
+}
+
+/* Decoded string value v; NULL if v is not a string. *oom on failure. */
+static const char *fast_str(walk *w, const char *v, const char *end, bool *oom)
+{
+    if (evjson_type_of(v) != EVJSON_STRING) return NULL;
+    return fast_str_in(w, v, end, evjson_raw_len(v, end) + 1, oom);
+}
+
+static const evjson_key OBJ_NAME[] = {EVJSON_KEY("name")};
+static const evjson_key OBJ_KEYS[] = {EVJSON_KEY("key"), EVJSON_KEY("size")};
+
+static const char *fast_object_fields(walk *w, const char *bucket, const char *object, const char *end,
+                                      const char **b, const char **k, int64_t *size)
+{
+    const char *name = NULL, *ov[2] = {NULL, NULL};
+    bool oom = false;
+    if (evjson_type_of(bucket) == EVJSON_OBJECT) evjson_get(bucket, end, OBJ_NAME, 1, &name);
+    if (evjson_type_of(object) == EVJSON_OBJECT) evjson_get(object, end, OBJ_KEYS, 2, ov);
+    const char *nm = fast_str(w, name, end, &oom);
+    const char *key = fast_str(w, ov[0], end, &oom);
+    if (oom) return "out of memory";
+    if (!nm || !*nm) return "missing bucket name";
+    if (!key) return "missing object key";
+    if (!ov[1]) return "missing object size";
+    if (evjson_type_of(ov[1]) != EVJSON_INT) return "object size is not a whole number";
+    int64_t v = evjson_int(ov[1]);
+    if (v < 0) return "object size is negative";
+    if (v > EVENTS_MAX_SIZE) return "object size is larger than 5 TiB";
+    *b = nm;
+    *k = key;
+    *size = v;
+    return NULL;
+}
+
+static const evjson_key S3_REC[] = {EVJSON_KEY("s3"), EVJSON_KEY("eventName")};
+static const evjson_key S3_PARTS[] = {EVJSON_KEY("bucket"), EVJSON_KEY("object")};
+
+static int fast_s3_record(walk *w, const char *r, const char *end, const char *msgid, const char *where)
+{
+    const char *v[2], *parts[2] = {NULL, NULL};
+    bool oom = false;
+    evjson_get(r, end, S3_REC, 2, v);
+    const char *name = fast_str(w, v[1], end, &oom);
+    if (oom) return emit_error(w, msgid, where, "%s", "out of memory");
+    if (!name) return emit_error(w, msgid, where, "%s", "S3 record without eventName");
+    if (strncmp(name, "ObjectCreated:", 14) != 0) {
+        event_rec ig = {.kind = EVENT_IGNORED, .message_id = msgid, .where = where, .event_name = name,
+                        .message = "not an ObjectCreated event"};
+        return emit(w, &ig);
+    }
+    const char *b, *k;
+    int64_t size;
+    if (evjson_type_of(v[0]) == EVJSON_OBJECT) evjson_get(v[0], end, S3_PARTS, 2, parts);
+    const char *bad = fast_object_fields(w, parts[0], parts[1], end, &b, &k, &size);
+    if (bad) return emit_error(w, msgid, where, "%s", bad);
+    return object_event(w, msgid, where, name, b, k, size, true);
+}
+
+static const evjson_key DOC_KEYS[] = {EVJSON_KEY("Records"), EVJSON_KEY("Event"), EVJSON_KEY("detail-type"),
+                                      EVJSON_KEY("detail"), EVJSON_KEY("Type"), EVJSON_KEY("Message")};
+enum { D_RECORDS, D_EVENT, D_DTYPE, D_DETAIL, D_TYPE, D_MESSAGE, D_N };
+
+/* d: the document's members DOC_KEYS, as evjson_check captured them. */
+static int fast_doc(walk *w, const char **d, const char *end, const char *msgid, const char *where, int depth);
+
+/* A message body (an SQS body or SNS Message): parsed as json_loads would,
+ * one value and nothing but whitespace after it. The body string ends
+ * before lim, which bounds its decoded size without scanning it first. */
+static int fast_body(walk *w, const char *v, const char *end, const char *lim, const char *msgid,
+                     const char *where, int depth)
+{
+    bool oom = false;
+    const char *text = lim ? fast_str_in(w, v, end, (size_t)(lim - v), &oom) : fast_str(w, v, end, &oom);
+    if (!text) return emit_error(w, msgid, where, "%s", "out of memory");
+    size_t len = strlen(text); /* evjson refuses \u0000: no NUL inside */
+    size_t i = 0;
+    while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n')) i++;
+    const char *d[D_N];
+    size_t n = evjson_check(text + i, len - i, DOC_KEYS, D_N, d);
+    size_t j = i + n;
+    while (n && j < len && (text[j] == ' ' || text[j] == '\t' || text[j] == '\r' || text[j] == '\n')) j++;
+    if (!n || j != len) return handle_body(w, text, msgid, where, depth);
+    return fast_doc(w, d, text + i + n, msgid, where, depth + 1);
+}
+
+static const evjson_key REC_KEYS[] = {EVJSON_KEY("body"), EVJSON_KEY("messageId"), EVJSON_KEY("s3")};
+
+static int fast_doc(walk *w, const char **d, const char *end, const char *msgid, const char *where, int depth)
+{
+    if (depth > 4) return emit_error(w, msgid, where, "%s", "envelopes nested too deep");
+    bool oom = false;
+    if (evjson_type_of(d[D_RECORDS]) == EVJSON_ARRAY) {
+        size_t i = 0;
+        const char *rend;
+        for (const char *r = evjson_first(d[D_RECORDS], end); r; r = evjson_next(rend, end), i++) {
+            char here[256];
+            const char *rv[3] = {NULL, NULL, NULL};
+            bool is_obj = evjson_type_of(r) == EVJSON_OBJECT;
+            rend = is_obj ? evjson_get(r, end, REC_KEYS, 3, rv) : evjson_skip(r, end);
+            if (is_obj && evjson_type_of(rv[0]) == EVJSON_STRING) {
+                const char *id = fast_str(w, rv[1], end, &oom);
+                if (oom) {
+                    if (emit_error(w, msgid, where, "%s", "out of memory")) return w->stop;
+                    continue;
+                }
+                snprintf(here, sizeof here, "%s, SQS message %s", where, id ? id : "(no messageId)");
+                if (!id) {
+                    if (emit_error(w, NULL, here, "%s", "SQS record without messageId")) return w->stop;
+                    continue;
+                }
+                if (fast_body(w, rv[0], end, rend, id, here, depth)) return w->stop;
+            } else if (is_obj && rv[2]) {
+                snprintf(here, sizeof here, "%s, record %zu", where, i + 1);
+                if (fast_s3_record(w, r, end, msgid, here)) return w->stop;
+            } else {
+                snprintf(here, sizeof here, "%s, record %zu", where, i + 1);
+                if (emit_error(w, msgid, here, "%s", "record is neither an SQS message nor an S3 record"))
+                    return w->stop;
+            }
+        }
+        return w->stop;
+    }
+    const char *ev = fast_str(w, d[D_EVENT], end, &oom);
+    const char *t = fast_str(w, d[D_DTYPE], end, &oom);
+    const char *type = fast_str(w, d[D_TYPE], end, &oom);
+    if (oom) return emit_error(w, msgid, where, "%s", "out of memory");
+    if (ev && strcmp(ev, "s3:TestEvent") == 0) {
+        event_rec ig = {.kind = EVENT_IGNORED, .message_id = msgid, .where = where, .event_name = "s3:TestEvent",
+                        .message = "s3:TestEvent"};
+        return emit(w, &ig);
+    }
+    if (t) {
+        if (strcmp(t, "Object Created") != 0) {
+            event_rec ig = {.kind = EVENT_IGNORED, .message_id = msgid, .where = where, .event_name = t,
+                            .message = "not an Object Created event"};
+            return emit(w, &ig);
+        }
+        const char *parts[2] = {NULL, NULL};
+        const char *b, *k;
+        int64_t size;
+        if (evjson_type_of(d[D_DETAIL]) == EVJSON_OBJECT) evjson_get(d[D_DETAIL], end, S3_PARTS, 2, parts);
+        const char *bad = fast_object_fields(w, parts[0], parts[1], end, &b, &k, &size);
+        if (bad) return emit_error(w, msgid, where, "%s", bad);
+        /* EventBridge carries keys as they are, not form-encoded. */
+        return object_event(w, msgid, where, "Object Created", b, k, size, false);
+    }
+    if (type && strcmp(type, "Notification") == 0 && evjson_type_of(d[D_MESSAGE]) == EVJSON_STRING)
+        return fast_body(w, d[D_MESSAGE], end, NULL, msgid, where, depth);
+    return emit_error(w, msgid, where, "%s", "unrecognised document (not an S3, SQS or EventBridge event)");
+}
+
+static int parse_stream(const char *data, size_t len, event_cb cb, void *ctx, bool fast)
+{
+    walk w = {cb, ctx, 0, {0}};
+    arena_init(&w.strs, 1 << 16);
     size_t pos = 0;
     unsigned docno = 0;
-    (void)e;
     while (pos < len && !w.stop) {
         while (pos < len && (data[pos] == ' ' || data[pos] == '\t' || data[pos] == '\r' || data[pos] == '\n'))
             pos++;
@@ -194,6 +363,15 @@ int events_parse(const char *data, size_t len, event_cb cb, void *ctx, err_t *e)
         docno++;
         char where[64];
         snprintf(where, sizeof where, "document %u", docno);
+        const char *d[D_N];
+        size_t n = fast ? evjson_check(data + pos, len - pos, DOC_KEYS, D_N, d) : 0;
+        if (n) {
+            /* jansson would read exactly this object and stop after it. */
+            fast_doc(&w, d, data + pos + n, NULL, where, 0);
+            arena_reset(&w.strs);
+            pos += n;
+            continue;
+        }
         json_error_t je;
         json_t *doc = json_loadb(data + pos, len - pos, JSON_DISABLE_EOF_CHECK | JSON_DECODE_ANY, &je);
         if (!doc) {
@@ -208,5 +386,18 @@ int events_parse(const char *data, size_t len, event_cb cb, void *ctx, err_t *e)
         handle_doc(&w, doc, NULL, where, 0);
         json_decref(doc);
     }
+    arena_free(&w.strs);
     return w.stop;
+}
+
+int events_parse(const char *data, size_t len, event_cb cb, void *ctx, err_t *e)
+{
+    (void)e;
+    return parse_stream(data, len, cb, ctx, true);
+}
+
+int events_parse_jansson(const char *data, size_t len, event_cb cb, void *ctx, err_t *e)
+{
+    (void)e;
+    return parse_stream(data, len, cb, ctx, false);
 }

@@ -34,6 +34,9 @@ typedef int (*event_cb)(void *ctx, const event_rec *r);
 /* Parses the whole stream; malformed documents are reported as EVENT_ERROR
  * records and parsing resumes at the next line. */
 int events_parse(const char *data, size_t len, event_cb cb, void *ctx, err_t *e);
+/* The same with every document parsed by jansson: the reference that
+ * events_parse's fast path (src/events/evjson) must match, for tests. */
+int events_parse_jansson(const char *data, size_t len, event_cb cb, void *ctx, err_t *e);
 
 /* S3 form decoding of a key ('+' is a space, %XX); rejects bad escapes,
  * NUL and unsafe keys ("..", "." or empty segments, leading '/'). */

@@ -13,7 +13,12 @@
 #include "ingest/keyinfo.h"
 #include "ndjson/utf8.h"
 
-#define TXN_MAX_ADDS 2000
+#define TXN_MAX_ADDS 10000
+/* Batch claims per transaction: at most this many batches or files. */
+#define CLAIM_TXN_BATCHES 64
+#define CLAIM_TXN_FILES 10000
+/* Manifests written (and their fsyncs overlapped) together. */
+#define MANIFEST_CHUNK 64
 
 static int push_str(char ***arr, uint32_t *n, uint32_t *cap, const char *s)
 {
@@ -137,14 +142,13 @@ static int txn_commit(ingest *g)
         /* Count only what committed. */
         g->processed += g->t_processed;
         g->quarantined += g->t_quarantined;
-        g->duplicates += g->t_duplicates;
         for (uint32_t i = 0; i < g->nmoves; i++) {
             err_t me = {0};
             if (g->st->ops->remove(g->st, g->cfg->input_bucket, g->moves[i], &me) != 0)
                 log_warn("quarantine move: %s", me.msg);
         }
     }
-    g->t_processed = g->t_quarantined = g->t_duplicates = 0;
+    g->t_processed = g->t_quarantined = 0;
     track_strings_free(g->txn_msgs, g->ntxn);
     g->txn_msgs = NULL;
     g->ntxn = g->captxn = g->txn_adds = 0;
@@ -201,19 +205,20 @@ static int on_object(ingest *g, const event_rec *r)
         add_error(g, r->message_id, r->where, msg);
         return 0;
     }
-    /* A repeat is a no-op before anything else: the object may be gone
-     * (moved to quarantine, cleaned up after completion). */
-    bool known = false;
-    if (g->tr->ops->file_known(g->tr, r->bucket, r->key, &known, &e) != 0) {
-        add_error(g, r->message_id, r->where, e.msg);
-        return 0;
-    }
-    if (known) {
-        g->duplicates++; /* a read: nothing to commit */
-        return 0;
-    }
     store_stat st;
     if (g->st->ops->stat(g->st, r->bucket, r->key, &st, &e) != 0) {
+        /* A repeat is a no-op: the object may be gone (moved to
+         * quarantine, cleaned up after completion). */
+        bool known = false;
+        err_t ke = {0};
+        if (g->tr->ops->file_known(g->tr, r->bucket, r->key, &known, &ke) != 0) {
+            add_error(g, r->message_id, r->where, ke.msg);
+            return 0;
+        }
+        if (known) {
+            g->duplicates++; /* a read: nothing to commit */
+            return 0;
+        }
         snprintf(msg, sizeof msg, "object %s/%s: %s", r->bucket, r->key, e.msg);
         add_error(g, r->message_id, r->where, msg);
         return 0;
@@ -225,18 +230,32 @@ static int on_object(ingest *g, const event_rec *r)
         return 0;
     }
     char date[11];
-    if (!keyinfo_date(r->key, date)) {
-        memcpy(date, g->today, 11);
-        log_warn("no date in key %s: using today's UTC date %s", r->key, date);
-    }
+    bool dated = keyinfo_date(r->key, date);
+    if (!dated) memcpy(date, g->today, 11);
     char reasonb[256];
     const char *reason = keyinfo_invalid(r->key, r->size, c->allowed_extensions, c->expected_mb,
                                          c->tolerance_pct, reasonb, sizeof reasonb);
-    if (reason && quarantine_copy(g, r->key, r->size, (char *)uri.data, reason, &e) != 0) {
-        snprintf(msg, sizeof msg, "quarantine of %s failed: %s", r->key, e.msg);
-        add_error(g, r->message_id, r->where, msg);
-        buf_free(&uri);
-        return 0;
+    if (reason) {
+        /* A repeat must not be quarantined again. A valid file needs no
+         * look-up: the insert-if-absent below tells a repeat. */
+        bool known = false;
+        if (g->tr->ops->file_known(g->tr, r->bucket, r->key, &known, &e) != 0) {
+            add_error(g, r->message_id, r->where, e.msg);
+            buf_free(&uri);
+            return 0;
+        }
+        if (known) {
+            g->duplicates++;
+            buf_free(&uri);
+            return 0;
+        }
+        if (!dated) log_warn("no date in key %s: using today's UTC date %s", r->key, date);
+        if (quarantine_copy(g, r->key, r->size, (char *)uri.data, reason, &e) != 0) {
+            snprintf(msg, sizeof msg, "quarantine of %s failed: %s", r->key, e.msg);
+            add_error(g, r->message_id, r->where, msg);
+            buf_free(&uri);
+            return 0;
+        }
     }
     if (txn_begin(g, &e) != 0) {
         add_error(g, r->message_id, r->where, e.msg);
@@ -250,13 +269,18 @@ static int on_object(ingest *g, const event_rec *r)
     if (g->tr->ops->add_file(g->tr, &f, &inserted, &e) != 0) {
         add_error(g, r->message_id, r->where, e.msg);
     } else if (!inserted) {
-        g->t_duplicates++;
+        /* Tracked already, by an earlier invocation or event or by another
+         * process: nothing changed, so nothing waits for the commit. */
+        g->duplicates++;
+        buf_free(&uri);
+        return 0;
     } else if (reason) {
         g->t_quarantined++;
         log_info("quarantined %s/%s: %s", r->bucket, r->key, reason);
         if (*c->quarantine_bucket && strcmp(c->quarantine_mode, "move") == 0)
             push_str(&g->moves, &g->nmoves, &g->capmoves, r->key);
     } else {
+        if (!dated) log_warn("no date in key %s: using today's UTC date %s", r->key, date);
         g->t_processed++;
         touch_date(g, date);
         log_debug("tracked %s/%s for %s", r->bucket, r->key, date);
@@ -304,14 +328,28 @@ int ingest_events(ingest *g, const char *data, size_t len, err_t *e)
     return ingest_settle(g, e);
 }
 
+/* Logs the batches claimed by a transaction that committed. */
+static void log_batches(const track_batch *bs, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        log_info("batch %s: %u file(s) for %s (%s)", bs[i].batch_id, bs[i].file_count, bs[i].date,
+                 bs[i].close_reason);
+}
+
 int ingest_apply_rules(ingest *g, const char *date, bool manual, err_t *e)
 {
     const config *c = g->cfg;
     batcher_rules rules = {(uint32_t)c->max_files, (uint32_t)c->min_files, c->max_batch_bytes,
                            (int64_t)c->max_wait_s * 1000000};
+    /* Several batches per transaction (up to CLAIM_TXN_FILES files): each
+     * is still all-or-nothing, and the commits, not the claims, cost. */
+    track_batch bs[CLAIM_TXN_BATCHES];
+    uint32_t nb = 0, claimed = 0;
+    bool open = false;
     for (;;) {
         batcher_mode m = {.past = strcmp(date, g->today) < 0, .manual = manual, .now_us = clock_now_us()};
-        TRY(g->tr->ops->begin(g->tr, e));
+        if (!open) TRY(g->tr->ops->begin(g->tr, e));
+        open = true;
         track_file *files = NULL;
         uint32_t n = 0;
         if (g->tr->ops->pending(g->tr, date, (uint32_t)c->max_files, &files, &n, e) != 0) {
@@ -328,21 +366,32 @@ int ingest_apply_rules(ingest *g, const char *date, bool manual, err_t *e)
         const char *why;
         uint32_t k = batcher_next(bf, n, &rules, &m, &why);
         free(bf);
-        if (k == 0) {
-            track_files_free(files, n);
-            g->tr->ops->rollback(g->tr);
-            return 0;
-        }
-        track_batch b;
-        int rc = g->tr->ops->create_batch(g->tr, date, files, k, why, c->manifest_bucket, m.now_us, &b, e);
+        int rc = 0;
+        if (k > 0) rc = g->tr->ops->create_batch(g->tr, date, files, k, why, c->manifest_bucket, m.now_us, &bs[nb], e);
         track_files_free(files, n);
-        if (rc == 0) rc = g->tr->ops->commit(g->tr, e);
+        if (rc == 0 && k > 0) {
+            nb++;
+            claimed += k;
+        }
+        bool done = k == 0;
+        if (rc == 0 && (done || nb == CLAIM_TXN_BATCHES || claimed >= CLAIM_TXN_FILES)) {
+            if (nb == 0) {
+                g->tr->ops->rollback(g->tr);
+                return 0;
+            }
+            rc = g->tr->ops->commit(g->tr, e);
+            if (rc == 0) log_batches(bs, nb);
+            open = false;
+            nb = claimed = 0;
+        }
         if (rc != 0) {
             g->tr->ops->rollback(g->tr);
+            open = false;
+            nb = claimed = 0;
             if (rc == 1) continue; /* lost a race for a file: read again */
             return -1;
         }
-        log_info("batch %s: %u file(s) for %s (%s)", b.batch_id, b.file_count, date, why);
+        if (done) return 0;
     }
 }
 
@@ -400,49 +449,110 @@ static void exec_input_json(const track_batch *b, const char *manifest_uri, buf 
     jsonw_obj_end(&w);
 }
 
+static void manifest_error(ingest *g, const char *batch_id, const char *msg)
+{
+    /* The batch is durable; its manifest is written by the next run. */
+    char where[128];
+    snprintf(where, sizeof where, "manifest of %s", batch_id);
+    add_error(g, NULL, where, msg);
+}
+
+/* Writes the manifests of bs[0..n): all files first (put_many overlaps
+ * their fsyncs), then marks the durable ones written in one transaction. */
+static void write_manifest_chunk(ingest *g, const track_batch *bs, uint32_t n)
+{
+    buf *body = calloc(n, sizeof *body), *muri = calloc(n, sizeof *muri);
+    store_put_item *items = calloc(n, sizeof *items);
+    uint32_t *nfiles = calloc(n, sizeof *nfiles);
+    if (!body || !muri || !items || !nfiles) {
+        for (uint32_t i = 0; i < n; i++) manifest_error(g, bs[i].batch_id, "out of memory");
+        goto out;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        char **uris = NULL;
+        items[i].key = bs[i].manifest_key;
+        items[i].rc = g->tr->ops->batch_uris(g->tr, bs[i].batch_id, &uris, &nfiles[i], &items[i].err);
+        if (items[i].rc == 0) {
+            manifest_json(&bs[i], uris, nfiles[i], &body[i]);
+            if (!buf_ok(&body[i])) items[i].rc = err_set(&items[i].err, ERR_NOMEM, "out of memory");
+            items[i].data = body[i].data;
+            items[i].len = body[i].len;
+        }
+        track_strings_free(uris, nfiles[i]);
+    }
+    /* Only objects whose URIs were read are written. */
+    uint32_t w = 0;
+    store_put_item *todo = calloc(n, sizeof *todo);
+    uint32_t *idx = calloc(n, sizeof *idx);
+    if (!todo || !idx) {
+        free(todo);
+        free(idx);
+        for (uint32_t i = 0; i < n; i++) manifest_error(g, bs[i].batch_id, "out of memory");
+        goto out;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        if (items[i].rc == 0) {
+            todo[w] = items[i];
+            idx[w++] = i;
+        }
+    if (w) g->st->ops->put_many(g->st, g->cfg->manifest_bucket, todo, w);
+    for (uint32_t k = 0; k < w; k++) items[idx[k]].rc = todo[k].rc, items[idx[k]].err = todo[k].err;
+    free(todo);
+    free(idx);
+    for (uint32_t i = 0; i < n; i++)
+        if (items[i].rc == 0)
+            items[i].rc = g->st->ops->uri(g->st, g->cfg->manifest_bucket, bs[i].manifest_key, &muri[i], &items[i].err);
+
+    /* Marks in one transaction; if it fails, none is marked and each is
+     * written again by the next run. */
+    err_t te = {0};
+    int trc = g->tr->ops->begin(g->tr, &te);
+    uint8_t *mine = calloc(n, 1); /* marked by this process (not another one first) */
+    if (trc == 0 && !mine) trc = err_set(&te, ERR_NOMEM, "out of memory");
+    for (uint32_t i = 0; trc == 0 && i < n; i++) {
+        if (items[i].rc != 0) continue;
+        buf input = {0};
+        exec_input_json(&bs[i], (char *)muri[i].data, &input);
+        int rc = buf_cstr(&input) ? g->tr->ops->manifest_written(g->tr, bs[i].batch_id, (char *)muri[i].data,
+                                                                 (char *)input.data, &te)
+                                  : err_set(&te, ERR_NOMEM, "out of memory");
+        buf_free(&input);
+        if (rc == 0) mine[i] = 1;
+        else if (rc != 1) trc = -1; /* 1: another process wrote and reports it */
+    }
+    if (trc == 0) trc = g->tr->ops->commit(g->tr, &te);
+    if (trc != 0) g->tr->ops->rollback(g->tr);
+    for (uint32_t i = 0; i < n; i++) {
+        if (items[i].rc != 0) {
+            manifest_error(g, bs[i].batch_id, items[i].err.msg);
+        } else if (trc != 0) {
+            manifest_error(g, bs[i].batch_id, te.msg);
+        } else if (mine[i]) {
+            push_str(&g->manifests, &g->nmanifests, &g->capmanifests, (char *)muri[i].data);
+            log_info("manifest %s (%u files)", (char *)muri[i].data, nfiles[i]);
+        }
+    }
+    free(mine);
+out:
+    for (uint32_t i = 0; body && muri && i < n; i++) {
+        buf_free(&body[i]);
+        buf_free(&muri[i]);
+    }
+    free(body);
+    free(muri);
+    free(items);
+    free(nfiles);
+}
+
 int ingest_write_manifests(ingest *g, err_t *e)
 {
     track_batch *bs = NULL;
     uint32_t n = 0;
     TRY(g->tr->ops->unwritten(g->tr, &bs, &n, e));
-    int rc = 0;
-    for (uint32_t i = 0; i < n && rc == 0; i++) {
-        char **uris = NULL;
-        uint32_t nu = 0;
-        buf body = {0}, muri = {0}, input = {0};
-        rc = g->tr->ops->batch_uris(g->tr, bs[i].batch_id, &uris, &nu, e);
-        if (rc == 0) {
-            manifest_json(&bs[i], uris, nu, &body);
-            rc = buf_ok(&body) ? g->st->ops->put(g->st, g->cfg->manifest_bucket, bs[i].manifest_key, body.data,
-                                                  body.len, e)
-                               : err_set(e, ERR_NOMEM, "out of memory");
-        }
-        if (rc == 0) rc = g->st->ops->uri(g->st, g->cfg->manifest_bucket, bs[i].manifest_key, &muri, e);
-        if (rc == 0) {
-            exec_input_json(&bs[i], (char *)muri.data, &input);
-            rc = buf_cstr(&input) ? g->tr->ops->manifest_written(g->tr, bs[i].batch_id, (char *)muri.data,
-                                                                 (char *)input.data, e)
-                                  : err_set(e, ERR_NOMEM, "out of memory");
-            if (rc == 0) {
-                push_str(&g->manifests, &g->nmanifests, &g->capmanifests, (char *)muri.data);
-                log_info("manifest %s (%u files)", (char *)muri.data, nu);
-            }
-            if (rc == 1) rc = 0; /* another process wrote and reports it */
-        }
-        if (rc != 0) {
-            /* The batch is durable; its manifest is written by the next run. */
-            char where[128];
-            snprintf(where, sizeof where, "manifest of %s", bs[i].batch_id);
-            add_error(g, NULL, where, e->msg);
-            rc = 0;
-        }
-        track_strings_free(uris, nu);
-        buf_free(&body);
-        buf_free(&muri);
-        buf_free(&input);
-    }
+    for (uint32_t i = 0; i < n; i += MANIFEST_CHUNK)
+        write_manifest_chunk(g, bs + i, n - i < MANIFEST_CHUNK ? n - i : MANIFEST_CHUNK);
     free(bs);
-    return rc;
+    return 0;
 }
 
 static void summary_fields(const ingest *g, jsonw *w)

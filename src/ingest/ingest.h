@@ -24,7 +24,7 @@ typedef struct {
     int64_t now_us, started_us;
     char today[11];
     uint64_t processed, quarantined, duplicates, ignored;
-    uint64_t t_processed, t_quarantined, t_duplicates; /* in the open transaction */
+    uint64_t t_processed, t_quarantined; /* in the open transaction */
     ingest_error *errors;
     uint32_t nerrors, caperrors;
     char **failed;            /* SQS messageIds to retry */

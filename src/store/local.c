@@ -6,6 +6,8 @@
 #include <stdarg.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +32,10 @@ static bool fmt_path(char *out, const char *fmt, ...)
 typedef struct {
     store base;
     char root[PATH_MAX];
+    /* The last bucket directory stat opened: ingest stats every object of
+     * one bucket, and the open of its long path cost as much as the stat. */
+    int dir_fd;
+    char dir_bucket[256];
 } local_store;
 
 bool store_key_safe(const char *key, size_t len)
@@ -71,17 +77,49 @@ static int check_inside(local_store *ls, const char *bucket, const char *path, e
 /* Opens bucket/key so that nothing outside the bucket can be reached
  * (openat2 RESOLVE_BENEATH: symlinks and ".." may not leave it). Returns
  * -2 where the kernel lacks openat2, so the caller checks by realpath. */
-static int open_beneath(local_store *ls, const char *bucket, const char *key)
+/* The directory of bucket, opened once and kept; -1 on failure. */
+static int bucket_dir(local_store *ls, const char *bucket)
 {
+    if (ls->dir_fd >= 0 && strcmp(ls->dir_bucket, bucket) == 0) return ls->dir_fd;
     char b[PATH_MAX];
     if (!fmt_path(b, "%s/%s", ls->root, bucket)) return -1;
     int dfd = open(b, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0) return -1;
-    int fd = fs_open_beneath(dfd, key, O_RDONLY | O_NONBLOCK);
-    int saved = errno;
-    close(dfd);
-    errno = saved;
-    return fd < 0 && errno == ENOSYS ? -2 : fd;
+    if (strlen(bucket) < sizeof ls->dir_bucket) {
+        if (ls->dir_fd >= 0) close(ls->dir_fd);
+        ls->dir_fd = dfd;
+        snprintf(ls->dir_bucket, sizeof ls->dir_bucket, "%s", bucket);
+    }
+    return dfd;
+}
+
+static void forget_dir(local_store *ls)
+{
+    if (ls->dir_fd >= 0) close(ls->dir_fd);
+    ls->dir_fd = -1;
+}
+
+/* Opens bucket/key so that nothing outside the bucket can be reached
+ * (openat2 RESOLVE_BENEATH: symlinks and ".." may not leave it). Returns
+ * -2 where the kernel lacks openat2, so the caller checks by realpath. */
+static int open_beneath(local_store *ls, const char *bucket, const char *key)
+{
+    for (int attempt = 0;; attempt++) {
+        int dfd = bucket_dir(ls, bucket);
+        if (dfd < 0) return -1;
+        int fd = fs_open_beneath(dfd, key, O_RDONLY | O_NONBLOCK);
+        int saved = errno;
+        bool cached = dfd == ls->dir_fd;
+        if (!cached) close(dfd);
+        /* A miss may mean the bucket directory was replaced since it was
+         * opened: look again by path once. */
+        if (fd < 0 && saved == ENOENT && cached && attempt == 0) {
+            forget_dir(ls);
+            continue;
+        }
+        errno = saved;
+        return fd < 0 && errno == ENOSYS ? -2 : fd;
+    }
 }
 
 static int l_stat(store *s, const char *bucket, const char *key, store_stat *out, err_t *e)
@@ -149,6 +187,151 @@ static int l_put(store *s, const char *bucket, const char *key, const void *data
     char p[PATH_MAX];
     TRY(obj_path(ls, bucket, key, p, e));
     return write_file_atomic(p, data, n, e);
+}
+
+/* put_many: every object is written under a temp name, the temp files are
+ * fsynced by a few threads at once (the waits are the cost: one device
+ * round trip each), renamed into place, and each directory fsynced once so
+ * the names are durable too. */
+#define PUT_MANY_THREADS 8
+
+typedef struct {
+    store_put_item *it;
+    char path[PATH_MAX], tmp[PATH_MAX + 32];
+    int fd;
+} put_job;
+
+typedef struct {
+    put_job *jobs;
+    size_t n;
+    atomic_size_t next;
+} put_pool;
+
+static void *put_sync_worker(void *arg)
+{
+    put_pool *pool = arg;
+    size_t i;
+    while ((i = atomic_fetch_add(&pool->next, 1)) < pool->n) {
+        put_job *j = &pool->jobs[i];
+        if (j->fd >= 0 && fsync(j->fd) != 0) j->it->rc = err_sys(&j->it->err, ERR_IO, "cannot write %s", j->tmp);
+    }
+    return NULL;
+}
+
+static void sync_all(put_job *jobs, size_t n)
+{
+    put_pool pool = {jobs, n, 0};
+    pthread_t th[PUT_MANY_THREADS];
+    size_t nt = 0;
+    while (nt + 1 < PUT_MANY_THREADS && nt + 1 < n && pthread_create(&th[nt], NULL, put_sync_worker, &pool) == 0)
+        nt++;
+    put_sync_worker(&pool);
+    for (size_t t = 0; t < nt; t++) pthread_join(th[t], NULL);
+}
+
+/* Directory part of path (without the trailing slash) into dir. */
+static void parent_of(const char *path, char *dir)
+{
+    const char *slash = strrchr(path, '/');
+    size_t n = (size_t)(slash - path);
+    memcpy(dir, path, n);
+    dir[n] = '\0';
+}
+
+static void put_fail(put_job *j)
+{
+    if (j->fd >= 0) close(j->fd);
+    j->fd = -1;
+    unlink(j->tmp);
+}
+
+static void l_put_many(store *s, const char *bucket, store_put_item *items, size_t n)
+{
+    local_store *ls = (local_store *)s;
+    put_job *jobs = calloc(n ? n : 1, sizeof *jobs);
+    if (!jobs) {
+        for (size_t i = 0; i < n; i++) items[i].rc = err_set(&items[i].err, ERR_NOMEM, "out of memory");
+        return;
+    }
+    char made[PATH_MAX] = "", dir[PATH_MAX];
+    for (size_t i = 0; i < n; i++) {
+        put_job *j = &jobs[i];
+        store_put_item *it = &items[i];
+        j->it = it;
+        j->fd = -1;
+        it->rc = 0;
+        err_clear(&it->err);
+        if (obj_path(ls, bucket, it->key, j->path, &it->err) != 0) {
+            it->rc = -1;
+            continue;
+        }
+        parent_of(j->path, dir);
+        /* Objects of a batch share their directory: create it once. */
+        if (strcmp(dir, made) != 0) {
+            if (fs_mkdirs(dir, &it->err) != 0) {
+                it->rc = -1;
+                continue;
+            }
+            memcpy(made, dir, strlen(dir) + 1);
+        }
+        snprintf(j->tmp, sizeof j->tmp, "%s/.%s.tmp-%d", dir, strrchr(j->path, '/') + 1, (int)getpid());
+        j->fd = open(j->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (j->fd < 0) {
+            it->rc = err_sys(&it->err, ERR_IO, "cannot create %s", j->tmp);
+            continue;
+        }
+        const char *p = it->data;
+        size_t left = it->len;
+        while (left > 0) {
+            ssize_t w = write(j->fd, p, left);
+            if (w < 0 && errno == EINTR) continue;
+            if (w < 0) {
+                it->rc = err_sys(&it->err, ERR_IO, "cannot write %s", j->tmp);
+                put_fail(j);
+                break;
+            }
+            p += w;
+            left -= (size_t)w;
+        }
+    }
+    sync_all(jobs, n);
+    for (size_t i = 0; i < n; i++) {
+        put_job *j = &jobs[i];
+        if (j->fd < 0) continue;
+        if (j->it->rc != 0 || close(j->fd) != 0) {
+            if (j->it->rc == 0) j->it->rc = err_sys(&j->it->err, ERR_IO, "cannot write %s", j->tmp);
+            put_fail(j);
+            continue;
+        }
+        j->fd = -1;
+        if (rename(j->tmp, j->path) != 0) {
+            j->it->rc = err_sys(&j->it->err, ERR_IO, "cannot rename %s to %s", j->tmp, j->path);
+            unlink(j->tmp);
+        }
+    }
+    /* Each directory once; an object whose name may not be durable fails. */
+    made[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        if (items[i].rc != 0) continue;
+        parent_of(jobs[i].path, dir);
+        if (strcmp(dir, made) == 0) continue;
+        memcpy(made, dir, strlen(dir) + 1);
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        bool ok = dfd >= 0 && fsync(dfd) == 0;
+        if (dfd >= 0) close(dfd);
+        if (ok) continue;
+        err_t de;
+        err_sys(&de, ERR_IO, "cannot sync directory %s", dir);
+        for (size_t k = i; k < n; k++) {
+            char kd[PATH_MAX];
+            if (items[k].rc != 0) continue;
+            parent_of(jobs[k].path, kd);
+            if (strcmp(kd, dir) != 0) continue;
+            items[k].rc = -1;
+            items[k].err = de;
+        }
+    }
+    free(jobs);
 }
 
 static int l_copy(store *s, const char *sb, const char *sk, const char *db, const char *dk, err_t *e)
@@ -247,9 +430,13 @@ static int l_list(store *s, const char *bucket, const char *prefix, store_list_c
     return list_dir((local_store *)s, bucket, "", prefix ? prefix : "", cb, ctx, e);
 }
 
-static void l_close(store *s) { free(s); }
+static void l_close(store *s)
+{
+    forget_dir((local_store *)s);
+    free(s);
+}
 
-static const store_ops LOCAL_OPS = {l_stat, l_put, l_copy, l_remove, l_uri, l_list, l_close};
+static const store_ops LOCAL_OPS = {l_stat, l_put, l_put_many, l_copy, l_remove, l_uri, l_list, l_close};
 
 store *store_local_open(const char *root, err_t *e)
 {
@@ -258,6 +445,7 @@ store *store_local_open(const char *root, err_t *e)
         err_set(e, ERR_NOMEM, "out of memory");
         return NULL;
     }
+    ls->dir_fd = -1;
     if (root[0] == '/') {
         snprintf(ls->root, sizeof ls->root, "%s", root);
     } else {

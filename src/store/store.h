@@ -20,11 +20,23 @@ typedef struct {
 
 typedef int (*store_list_cb)(void *ctx, const char *key, const store_stat *st);
 
+/* One object of a put_many, and how its write went. */
+typedef struct {
+    const char *key;
+    const void *data;
+    size_t len;
+    int rc;      /* out: 0, or -1 with err */
+    err_t err;
+} store_put_item;
+
 typedef struct {
     /* ERR_INPUT with "not found" when the object does not exist. */
     int (*stat)(store *s, const char *bucket, const char *key, store_stat *out, err_t *e);
     /* Writes the whole object atomically (readers see old or new, never half). */
     int (*put)(store *s, const char *bucket, const char *key, const void *data, size_t n, err_t *e);
+    /* put of several objects of one bucket; each is atomic, and durable
+     * (data and name) when its rc is 0. The durability waits overlap. */
+    void (*put_many)(store *s, const char *bucket, store_put_item *items, size_t n);
     int (*copy)(store *s, const char *sb, const char *sk, const char *db, const char *dk, err_t *e);
     int (*remove)(store *s, const char *bucket, const char *key, err_t *e);
     /* The URI a job reads the object by (file:// locally, s3:// later). */

@@ -16,6 +16,10 @@ typedef struct {
     track base;
     sqlite3 *db;
     sqlite3_stmt *add_file, *pending, *known;
+    /* create_batch's statements, prepared on first use: a backlog makes
+     * thousands of batches in one call. */
+    sqlite3_stmt *batch_new, *batch_name, *claim, *exec_new, *hist_new;
+    sqlite3_stmt *uris, *mark_written, *exec_input;
 } sq_track;
 
 static const char SCHEMA[] =
@@ -237,6 +241,23 @@ static void rand_hex(char *out, size_t nbytes)
     out[2 * nbytes] = '\0';
 }
 
+/* Prepares *st on first use; it is reset before each use. */
+static int prep_cached(sq_track *s, const char *sql, sqlite3_stmt **st, err_t *e)
+{
+    if (!*st) return prep(s, sql, st, e);
+    sqlite3_reset(*st);
+    sqlite3_clear_bindings(*st);
+    return 0;
+}
+
+/* Steps a cached statement that returns no row. */
+static int step_cached(sq_track *s, sqlite3_stmt *st, err_t *e, const char *what)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : sq_err(s, e, what);
+}
+
 static int s_create_batch(track *t, const char *date, const track_file *files, uint32_t n,
                           const char *reason, const char *manifest_bucket, int64_t now_us,
                           track_batch *out, err_t *e)
@@ -248,18 +269,18 @@ static int s_create_batch(track *t, const char *date, const track_file *files, u
     for (uint32_t i = 0; i < n; i++) total += files[i].size;
     char tmp_id[40];
     rand_hex(tmp_id, 8);
-    sqlite3_stmt *st = NULL;
-    TRY(prep(s, "INSERT INTO batches(batch_id,date_prefix,status,close_reason,file_count,total_bytes,"
-                "manifest_key,created_us,updated_us) VALUES(?1,?2,'manifested',?3,?4,?5,'',?6,?6)", &st, e));
-    sqlite3_bind_text(st, 1, tmp_id, -1, SQLITE_TRANSIENT);
+    sqlite3_stmt *st;
+    TRY(prep_cached(s, "INSERT INTO batches(batch_id,date_prefix,status,close_reason,file_count,total_bytes,"
+                       "manifest_key,created_us,updated_us) VALUES(?1,?2,'manifested',?3,?4,?5,'',?6,?6)",
+                    &s->batch_new, e));
+    st = s->batch_new;
+    sqlite3_bind_text(st, 1, tmp_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, date, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 4, n);
     sqlite3_bind_int64(st, 5, total);
     sqlite3_bind_int64(st, 6, now_us);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) return sq_err(s, e, "creating a batch");
+    TRY(step_cached(s, st, e, "creating a batch"));
     int64_t seq = sqlite3_last_insert_rowid(s->db);
     /* seq comes from AUTOINCREMENT (never reused); the random part keeps ids
      * unique even if the database is ever recreated next to old output. */
@@ -270,49 +291,44 @@ static int s_create_batch(track *t, const char *date, const track_file *files, u
     out->file_count = n;
     out->total_bytes = total;
     out->created_us = now_us;
-    TRY(prep(s, "UPDATE batches SET batch_id=?1, manifest_key=?2 WHERE seq=?3", &st, e));
+    TRY(prep_cached(s, "UPDATE batches SET batch_id=?1, manifest_key=?2 WHERE seq=?3", &s->batch_name, e));
+    st = s->batch_name;
     sqlite3_bind_text(st, 1, out->batch_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, out->manifest_key, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, seq);
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) return sq_err(s, e, "naming a batch");
+    TRY(step_cached(s, st, e, "naming a batch"));
 
-    TRY(prep(s, "UPDATE files SET status='manifested', batch_id=?1, updated_us=?2 "
-                "WHERE bucket=?3 AND key=?4 AND status='pending'", &st, e));
-    for (uint32_t i = 0; i < n; i++) {
-        sqlite3_reset(st);
-        sqlite3_bind_text(st, 1, out->batch_id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, now_us);
-        sqlite3_bind_text(st, 3, files[i].bucket, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, files[i].key, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) != SQLITE_DONE) {
-            sqlite3_finalize(st);
-            return sq_err(s, e, "claiming a file");
-        }
-        if (sqlite3_changes(s->db) != 1) {
-            sqlite3_finalize(st);
-            return 1; /* someone else claimed it: the caller rolls back */
-        }
-    }
-    sqlite3_finalize(st);
-    /* next_run_us 0: runnable at once (schedules use the real clock). */
-    TRY(prep(s, "INSERT INTO executions(batch_id,state,next_run_us,created_us,updated_us) "
-                "VALUES(?1,'pending',0,?2,?2)", &st, e));
+    /* files are the first n of pending(date) in this transaction: one range
+     * update over the same order claims exactly them (row by row cost a
+     * look-up and a statement each). */
+    TRY(prep_cached(s, "UPDATE files SET status='manifested', batch_id=?1, updated_us=?2 "
+                       "WHERE status='pending' AND date_prefix=?3 AND created_us<=?4 "
+                       "AND (created_us<?4 OR key<?5 OR (key=?5 AND bucket<=?6))", &s->claim, e));
+    st = s->claim;
     sqlite3_bind_text(st, 1, out->batch_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, now_us);
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) return sq_err(s, e, "recording the execution");
-    TRY(prep(s, "INSERT INTO history(batch_id,ts_us,state,event,detail) VALUES(?1,?2,'Manifested','created',?3)",
-             &st, e));
+    sqlite3_bind_text(st, 3, date, -1, SQLITE_STATIC);
+    if (n > 0) {
+        sqlite3_bind_int64(st, 4, files[n - 1].created_us);
+        sqlite3_bind_text(st, 5, files[n - 1].key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 6, files[n - 1].bucket, -1, SQLITE_STATIC);
+        TRY(step_cached(s, st, e, "claiming files"));
+        if (sqlite3_changes(s->db) != (int)n) return 1; /* not the files read: the caller rolls back */
+    }
+    /* next_run_us 0: runnable at once (schedules use the real clock). */
+    TRY(prep_cached(s, "INSERT INTO executions(batch_id,state,next_run_us,created_us,updated_us) "
+                       "VALUES(?1,'pending',0,?2,?2)", &s->exec_new, e));
+    st = s->exec_new;
+    sqlite3_bind_text(st, 1, out->batch_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, now_us);
+    TRY(step_cached(s, st, e, "recording the execution"));
+    TRY(prep_cached(s, "INSERT INTO history(batch_id,ts_us,state,event,detail) "
+                       "VALUES(?1,?2,'Manifested','created',?3)", &s->hist_new, e));
+    st = s->hist_new;
     sqlite3_bind_text(st, 1, out->batch_id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, now_us);
     sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) return sq_err(s, e, "recording history");
-    return 0;
+    return step_cached(s, st, e, "recording history");
 }
 
 static void row_batch(sqlite3_stmt *st, track_batch *b)
@@ -356,15 +372,13 @@ static int s_unwritten(track *t, track_batch **out, uint32_t *n, err_t *e)
 static int s_batch_uris(track *t, const char *batch_id, char ***uris, uint32_t *n, err_t *e)
 {
     sq_track *s = (sq_track *)t;
-    sqlite3_stmt *st;
-    TRY(prep(s, "SELECT bucket,key,uri,size,created_us FROM files WHERE batch_id=?1 ORDER BY created_us, key",
-             &st, e));
+    TRY(prep_cached(s, "SELECT bucket,key,uri,size,created_us FROM files WHERE batch_id=?1 ORDER BY created_us, key",
+                    &s->uris, e));
+    sqlite3_stmt *st = s->uris;
     sqlite3_bind_text(st, 1, batch_id, -1, SQLITE_STATIC);
     track_file *f = NULL;
     uint32_t cnt = 0;
-    int rc = read_files(s, st, &f, &cnt, NULL, e);
-    sqlite3_finalize(st);
-    TRY(rc);
+    TRY(read_files(s, st, &f, &cnt, NULL, e));
     char **u = calloc(cnt ? cnt : 1, sizeof *u);
     if (!u) {
         track_files_free(f, cnt);
@@ -384,38 +398,28 @@ static int s_manifest_written(track *t, const char *batch_id, const char *manife
                               err_t *e)
 {
     sq_track *s = (sq_track *)t;
-    sqlite3_stmt *st;
-    TRY(exec_sql(s, "BEGIN IMMEDIATE", e));
-    if (prep(s, "UPDATE batches SET manifest_written=1, manifest_uri=?2 WHERE batch_id=?1 AND manifest_written=0",
-             &st, e) != 0) {
-        s_rollback(t);
-        return -1;
+    /* Joins the caller's transaction when one is open (many manifests are
+     * marked in one commit); else one of its own. */
+    bool own = sqlite3_get_autocommit(s->db) != 0;
+    if (own) TRY(exec_sql(s, "BEGIN IMMEDIATE", e));
+    int rc = prep_cached(s, "UPDATE batches SET manifest_written=1, manifest_uri=?2 "
+                            "WHERE batch_id=?1 AND manifest_written=0", &s->mark_written, e);
+    if (rc == 0) {
+        sqlite3_bind_text(s->mark_written, 1, batch_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s->mark_written, 2, manifest_uri, -1, SQLITE_STATIC);
+        rc = step_cached(s, s->mark_written, e, "marking a manifest written");
     }
-    sqlite3_bind_text(st, 1, batch_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, manifest_uri, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        s_rollback(t);
-        return sq_err(s, e, "marking a manifest written");
+    if (rc == 0 && sqlite3_changes(s->db) == 0) rc = 1; /* another process wrote it first */
+    if (rc == 0) rc = prep_cached(s, "UPDATE executions SET input=?2 WHERE batch_id=?1", &s->exec_input, e);
+    if (rc == 0) {
+        sqlite3_bind_text(s->exec_input, 1, batch_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s->exec_input, 2, exec_input, -1, SQLITE_STATIC);
+        rc = step_cached(s, s->exec_input, e, "recording the execution input");
     }
-    if (sqlite3_changes(s->db) == 0) {
-        s_rollback(t);
-        return 1; /* another process wrote it first */
-    }
-    if (prep(s, "UPDATE executions SET input=?2 WHERE batch_id=?1", &st, e) != 0) {
-        s_rollback(t);
-        return -1;
-    }
-    sqlite3_bind_text(st, 1, batch_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, exec_input, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) {
-        s_rollback(t);
-        return sq_err(s, e, "recording the execution input");
-    }
-    return exec_sql(s, "COMMIT", e);
+    if (!own) return rc;
+    if (rc == 0) rc = exec_sql(s, "COMMIT", e);
+    if (rc != 0) s_rollback(t);
+    return rc;
 }
 
 static int s_counts(track *t, const char *date, track_count **out, uint32_t *n, err_t *e)
@@ -819,6 +823,14 @@ static void s_close(track *t)
     sqlite3_finalize(s->add_file);
     sqlite3_finalize(s->pending);
     sqlite3_finalize(s->known);
+    sqlite3_finalize(s->batch_new);
+    sqlite3_finalize(s->batch_name);
+    sqlite3_finalize(s->claim);
+    sqlite3_finalize(s->exec_new);
+    sqlite3_finalize(s->hist_new);
+    sqlite3_finalize(s->uris);
+    sqlite3_finalize(s->mark_written);
+    sqlite3_finalize(s->exec_input);
     sqlite3_close(s->db);
     free(s);
 }
@@ -838,7 +850,8 @@ track *track_sqlite_open(const char *path, err_t *e)
         return NULL;
     }
     s->base.ops = &SQLITE_OPS;
-    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+    /* One handle per thread (nothing shares one): no per-call mutex. */
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         NULL) != SQLITE_OK) {
         err_set(e, ERR_IO, "cannot open tracking store %s: %s", path, s->db ? sqlite3_errmsg(s->db) : "?");
         s_close(&s->base);
@@ -851,7 +864,7 @@ track *track_sqlite_open(const char *path, err_t *e)
     int setup = -1;
     for (int tries = 0; tries < 200; tries++) {
         err_clear(e);
-        setup = exec_sql(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", e);
+        setup = exec_sql(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=8192;", e);
         if (setup == 0) setup = exec_sql(s, "BEGIN IMMEDIATE", e);
         if (setup == 0) setup = exec_sql(s, SCHEMA, e);
         if (setup == 0) setup = exec_sql(s, "COMMIT", e);
@@ -866,7 +879,7 @@ track *track_sqlite_open(const char *path, err_t *e)
         prep(s, "INSERT INTO files(bucket,key,uri,size,date_prefix,status,reason,created_us,updated_us) "
                 "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?8) ON CONFLICT(bucket,key) DO NOTHING", &s->add_file, e) != 0 ||
         prep(s, "SELECT bucket,key,uri,size,created_us FROM files WHERE status='pending' AND date_prefix=?1 "
-                "ORDER BY created_us, key LIMIT ?2", &s->pending, e) != 0 ||
+                "ORDER BY created_us, key, bucket LIMIT ?2", &s->pending, e) != 0 ||
         prep(s, "SELECT 1 FROM files WHERE bucket=?1 AND key=?2", &s->known, e) != 0) {
         err_wrap(e, "tracking store %s", path);
         s_close(&s->base);

@@ -93,20 +93,22 @@ typedef struct {
     int (*add_file)(track *t, const track_file_in *f, bool *inserted, err_t *e);
     /* Whether bucket + key is tracked already (any status). */
     int (*file_known)(track *t, const char *bucket, const char *key, bool *known, err_t *e);
-    /* Oldest pending files of a date, at most limit. */
+    /* Oldest pending files of a date, at most limit (by time, key, bucket). */
     int (*pending)(track *t, const char *date, uint32_t limit, track_file **out, uint32_t *n, err_t *e);
     /* Dates that have pending files, ascending. */
     int (*pending_dates)(track *t, char (**dates)[11], uint32_t *n, err_t *e);
-    /* Claims files (all must be pending) into a new batch with a new id that
-     * is never reused; records the workflow execution in the same step.
-     * Returns 1 (not -1) if some file was no longer pending. */
+    /* Claims files into a new batch with a new id that is never reused;
+     * records the workflow execution in the same step. files are the first
+     * n that pending returned for date in the same transaction (its order
+     * is total). Returns 1 (not -1) if some file was no longer pending. */
     int (*create_batch)(track *t, const char *date, const track_file *files, uint32_t n,
                         const char *close_reason, const char *manifest_bucket, int64_t now_us,
                         track_batch *out, err_t *e);
     /* Batches whose manifest is not written yet. */
     int (*unwritten)(track *t, track_batch **out, uint32_t *n, err_t *e);
     int (*batch_uris)(track *t, const char *batch_id, char ***uris, uint32_t *n, err_t *e);
-    /* Marks the manifest written; returns 1 if another process already did. */
+    /* Marks the manifest written; returns 1 if another process already did.
+     * Inside a transaction opened with begin it is part of that one. */
     int (*manifest_written)(track *t, const char *batch_id, const char *manifest_uri, const char *exec_input,
                             err_t *e);
     /* Reporting. */

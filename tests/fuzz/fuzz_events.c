@@ -3,8 +3,9 @@
  * every record and checks what each kind promises: an object has a bucket,
  * a safe decoded key and a size in 0..5 TiB; an error has a message; every
  * record says where it came from. A second pass stops at the first record
- * and must return the callback's value. The raw input is also decoded as
- * an object key. */
+ * and must return the callback's value. The fast path must report exactly
+ * the records of the jansson path (events_parse_jansson). The raw input is
+ * also decoded as an object key. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -66,6 +67,31 @@ static int on_event(void *ctx, const event_rec *r)
     return 0;
 }
 
+/* Every record as one line, to compare the two parsers. */
+typedef struct {
+    char *s;
+    size_t len, cap;
+} trace;
+
+static int on_trace(void *ctx, const event_rec *r)
+{
+    trace *t = ctx;
+    char line[8192];
+    int n = snprintf(line, sizeof line, "%d|%s|%s|%s|%s|%lld|%s|%s\n", (int)r->kind,
+                     r->message_id ? r->message_id : "-", r->where ? r->where : "-", r->bucket ? r->bucket : "-",
+                     r->key ? r->key : "-", (long long)r->size, r->event_name ? r->event_name : "-",
+                     r->message ? r->message : "-");
+    size_t l = n < 0 ? 0 : (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
+    if (t->len + l + 1 > t->cap) {
+        t->cap = (t->len + l + 1) * 2;
+        t->s = realloc(t->s, t->cap);
+        FUZZ_CHECK(t->s != NULL, "out of memory");
+    }
+    memcpy(t->s + t->len, line, l);
+    t->len += l;
+    return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     /* An exact-size copy, so reading past the end is caught. */
@@ -81,6 +107,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rc = events_parse(copy, size, on_event, &first, &e);
     FUZZ_CHECK(first.records == (all.records ? 1u : 0u), "stopping callback saw %u records", first.records);
     FUZZ_CHECK(rc == (all.records ? 42 : 0), "events_parse returned %d after the callback stopped it", rc);
+
+    trace fast = {0}, ref = {0};
+    events_parse(copy, size, on_trace, &fast, &e);
+    events_parse_jansson(copy, size, on_trace, &ref, &e);
+    FUZZ_CHECK(fast.len == ref.len && (fast.len == 0 || memcmp(fast.s, ref.s, fast.len) == 0),
+               "fast path and jansson differ:\n--- fast\n%.*s--- jansson\n%.*s", (int)fast.len,
+               fast.s ? fast.s : "", (int)ref.len, ref.s ? ref.s : "");
+    free(fast.s);
+    free(ref.s);
     free(copy);
 
     /* The key decoder on the raw input. */

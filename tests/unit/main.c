@@ -148,6 +148,7 @@ int main(int argc, char **argv)
     register_manifest_tests();
     register_page_tests();
     register_reader_tests();
+    register_events_tests();
 
     int passed = 0, failed = 0;
     for (int i = 0; i < ntests; i++) {

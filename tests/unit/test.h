@@ -59,5 +59,6 @@ void register_common_tests(void);
 void register_manifest_tests(void);
 void register_page_tests(void);
 void register_reader_tests(void);
+void register_events_tests(void);
 
 #endif
