@@ -16,16 +16,11 @@ void dict_free(dict *d)
 
 void dict_reset(dict *d)
 {
-    /* A large table is dropped rather than cleared: the next row group
-     * rebuilds it at the size it needs, and a table that grew for a
-     * high-cardinality first page should not cost a clear per row group. */
-    if (d->slots && d->mask >= 4095) {
-        free(d->slots);
-        d->slots = NULL;
-        d->mask = 0;
-    } else if (d->slots) {
-        memset(d->slots, 0, ((size_t)d->mask + 1) * sizeof *d->slots);
-    }
+    /* The table is kept for the next row group, which most likely needs
+     * the same size: growing it again would fault every page back in.
+     * (High-cardinality columns stop at COLUMN_SAMPLE values, so a table
+     * this large belongs to a dictionary that pays.) */
+    if (d->slots) memset(d->slots, 0, ((size_t)d->mask + 1) * sizeof *d->slots);
     d->n = 0;
     d->bytes = 0;
     d->last_id = 0;
@@ -39,7 +34,7 @@ static int rehash(dict *d, uint32_t nslots)
     if (d->slots) {
         for (uint32_t j = 0; j <= d->mask; j++) {
             if (!d->slots[j].id1) continue;
-            uint32_t i = d->slots[j].hash & mask;
+            uint32_t i = dict_home(d->slots[j].hl >> 8, mask);
             while (s[i].id1) i = (i + 1) & mask;
             s[i] = d->slots[j];
         }
@@ -55,30 +50,19 @@ static inline bool same(const slice *v, const uint8_t *p, uint32_t len)
     return v->len == len && bytes_eq(v->p, p, len);
 }
 
-/* The slot tag of a value (see dict_slot), built with whole-word loads
- * that stay inside the value. */
-static inline void make_tag(uint64_t t[2], const uint8_t *p, uint32_t len)
+/* The first 8 bytes of a value, zero-padded, with loads that stay inside it. */
+static inline uint64_t make_tag(const uint8_t *p, uint32_t len)
 {
-    if (len >= 15) {
-        /* Only a filter: bytes 0..14, and 0xFF where short tags keep len. */
-        t[0] = bytes_load64(p);
-        t[1] = (bytes_load64(p + 7) & 0x00FFFFFFFFFFFFFFull) | (0xFFull << 56);
-        return;
-    }
-    uint64_t lo = 0, hi = 0;
-    if (len >= 8) {
-        lo = bytes_load64(p);
-        if (len > 8) hi = bytes_load64(p + len - 8) >> (8 * (16 - len));
-    } else if (len >= 4) {
+    if (len >= 8) return bytes_load64(p);
+    if (len >= 4) {
         uint32_t a, b;
         memcpy(&a, p, 4);
         memcpy(&b, p + len - 4, 4);
-        lo = (uint64_t)a | ((uint64_t)b << (8 * (len - 4)));
-    } else {
-        for (uint32_t i = 0; i < len; i++) lo |= (uint64_t)p[i] << (8 * i);
+        return (uint64_t)a | ((uint64_t)b << (8 * (len - 4)));
     }
-    t[0] = lo;
-    t[1] = hi | ((uint64_t)len << 56);
+    uint64_t t = 0;
+    for (uint32_t i = 0; i < len; i++) t |= (uint64_t)p[i] << (8 * i);
+    return t;
 }
 
 int64_t dict_insert(dict *d, const uint8_t *p, uint32_t len, uint64_t hash)
@@ -88,14 +72,13 @@ int64_t dict_insert(dict *d, const uint8_t *p, uint32_t len, uint64_t hash)
     /* Small first: most dictionaries hold a few values, and many columns'
      * tables must share the cache. */
     if (!d->slots && rehash(d, 64) != 0) return -1;
-    uint64_t tag[2];
-    make_tag(tag, p, len);
-    uint32_t i = h & d->mask;
+    uint64_t tag = make_tag(p, len);
+    uint32_t hl = (h << 8) | (len <= 8 ? len : 0xFFu);
+    uint32_t i = dict_home(h, d->mask);
     for (;;) {
         dict_slot *s = &d->slots[i];
         if (!s->id1) break;
-        if (s->hash == h && s->tag[0] == tag[0] && s->tag[1] == tag[1] &&
-            (len < 15 || same(&d->vals[s->id1 - 1], p, len))) {
+        if (s->hl == hl && s->tag == tag && (len <= 8 || same(&d->vals[s->id1 - 1], p, len))) {
             d->last_id = s->id1 - 1;
             d->last_hash = h;
             return d->last_id;
@@ -113,10 +96,11 @@ int64_t dict_insert(dict *d, const uint8_t *p, uint32_t len, uint64_t hash)
     d->vals[id].p = p;
     d->vals[id].len = len;
     d->bytes += len;
-    d->slots[i] = (dict_slot){h, id + 1, {tag[0], tag[1]}};
+    d->slots[i] = (dict_slot){hl, id + 1, tag};
     d->last_id = id;
     d->last_hash = h;
-    /* Keep the load factor under 1/2. */
-    if ((uint64_t)d->n * 2 > (uint64_t)d->mask + 1 && rehash(d, (d->mask + 1) * 2) != 0) return -1;
+    /* Keep the load factor under 3/4: tags make probes cheap, and a wide
+     * schema holds many tables at once. */
+    if ((uint64_t)d->n * 4 > ((uint64_t)d->mask + 1) * 3 && rehash(d, (d->mask + 1) * 2) != 0) return -1;
     return id;
 }
