@@ -94,7 +94,11 @@ static int put_value(column *c, const column_opts *o, uint32_t row, const uint8_
                      const uint64_t *hash)
 {
     if (c->n == c->cap) {
-        uint32_t nc = c->cap ? c->cap * 2 : 256;
+        /* First at a page's most values (each costs at least 4 bytes of
+         * page_bytes): no regrowth and copies; pages never written stay
+         * untouched, so this costs address space, not memory. */
+        size_t most = o->page_bytes / 4 + 1 < o->page_rows ? o->page_bytes / 4 + 1 : o->page_rows;
+        uint32_t nc = c->cap ? c->cap * 2 : (uint32_t)(most > 256 ? most : 256);
         uint32_t *r = realloc(c->rows, nc * sizeof *r);
         if (!r) return -1;
         c->rows = r;
