@@ -3,6 +3,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -267,6 +270,13 @@ static int write_result(job *j, const reader_split *sp, worker_result *res, err_
         buf_free(&res->enc.chunks[i].dict_page);
         buf_free(&res->enc.chunks[i].pages);
     }
+#ifdef __GLIBC__
+    /* Page buffers of several MiB come and go in every thread's heap; left
+     * to itself glibc keeps the freed holes, and a 2 GB batch on 2 threads
+     * peaked at 150 MiB against 65 for 200 MB. Handing them back per row
+     * group keeps memory flat (83 MiB at 2 GB, 71 at 200 MB) at no cost in time. */
+    malloc_trim(0);
+#endif
     return 0;
 }
 
