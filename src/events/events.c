@@ -107,17 +107,30 @@ static int handle_body(walk *w, const char *text, const char *msgid, const char 
     return rc;
 }
 
+/* An S3 record without a name, or of another event than ObjectCreated,
+ * ends here: true, with *rc from reporting it. */
+static bool s3_not_created(walk *w, const char *msgid, const char *where, const char *name, int *rc)
+{
+    if (!name) {
+        *rc = emit_error(w, msgid, where, "%s", "S3 record without eventName");
+        return true;
+    }
+    if (strncmp(name, "ObjectCreated:", 14) != 0) {
+        event_rec ig = {.kind = EVENT_IGNORED, .message_id = msgid, .where = where, .event_name = name,
+                        .message = "not an ObjectCreated event"};
+        *rc = emit(w, &ig);
+        return true;
+    }
+    return false;
+}
+
 static int s3_record(walk *w, json_t *r, const char *msgid, const char *where)
 {
     json_t *s3 = json_object_get(r, "s3");
     json_t *en = json_object_get(r, "eventName");
     const char *name = json_is_string(en) ? json_string_value(en) : NULL;
-    if (!name) return emit_error(w, msgid, where, "%s", "S3 record without eventName");
-    if (strncmp(name, "ObjectCreated:", 14) != 0) {
-        event_rec ig = {.kind = EVENT_IGNORED, .message_id = msgid, .where = where, .event_name = name,
-                        .message = "not an ObjectCreated event"};
-        return emit(w, &ig);
-    }
+    int rc;
+    if (s3_not_created(w, msgid, where, name, &rc)) return rc;
     const char *b, *k;
     int64_t size;
     const char *bad = object_fields(json_object_get(s3, "bucket"), json_object_get(s3, "object"), &b, &k, &size);
@@ -243,12 +256,8 @@ static int fast_s3_record(walk *w, const char *r, const char *end, const char *m
     evjson_get(r, end, S3_REC, 2, v);
     const char *name = fast_str(w, v[1], end, &oom);
     if (oom) return emit_error(w, msgid, where, "%s", "out of memory");
-    if (!name) return emit_error(w, msgid, where, "%s", "S3 record without eventName");
-    if (strncmp(name, "ObjectCreated:", 14) != 0) {
-        event_rec ig = {.kind = EVENT_IGNORED, .message_id = msgid, .where = where, .event_name = name,
-                        .message = "not an ObjectCreated event"};
-        return emit(w, &ig);
-    }
+    int rc;
+    if (s3_not_created(w, msgid, where, name, &rc)) return rc;
     const char *b, *k;
     int64_t size;
     if (evjson_type_of(v[0]) == EVJSON_OBJECT) evjson_get(v[0], end, S3_PARTS, 2, parts);

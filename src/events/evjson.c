@@ -6,11 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ndjson/jsonstr.h"
 #include "ndjson/utf8.h"
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 typedef const uint8_t *ptr;
 
@@ -19,26 +17,6 @@ static inline bool evjson_ws(uint8_t c) { return c == ' ' || c == '\t' || c == '
 static inline ptr skip_ws(ptr p, ptr end)
 {
     while (p < end && evjson_ws(*p)) p++;
-    return p;
-}
-
-/* Advances p over plain string bytes: printable ASCII other than '"' and '\'. */
-static inline ptr skip_plain(ptr p, ptr end)
-{
-#if defined(__SSE2__)
-    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
-    const __m128i space = _mm_set1_epi8(0x20);
-    while (end - p >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)p);
-        /* Signed compare: catches both control bytes and bytes >= 0x80. */
-        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
-                                 _mm_cmplt_epi8(v, space));
-        int mask = _mm_movemask_epi8(m);
-        if (mask) return p + __builtin_ctz((unsigned)mask);
-        p += 16;
-    }
-#endif
-    while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\') p++;
     return p;
 }
 
@@ -116,7 +94,7 @@ static bool simple_escape(uint8_t c)
 static ptr check_string(ptr p, ptr end)
 {
     /* Most strings are short and plain: one skip finds their end. */
-    ptr q = skip_plain(p, end);
+    ptr q = jsonstr_skip_plain(p, end);
     if (q < end && *q == '"') return q + 1;
 #if defined(__SSE2__)
     /* Long strings of printable ASCII with one-letter escapes (the bodies),
@@ -142,7 +120,7 @@ static ptr check_string(ptr p, ptr end)
     }
 #endif
     for (;;) {
-        p = skip_plain(p, end);
+        p = jsonstr_skip_plain(p, end);
         if (p >= end) return NULL;
         uint8_t c = *p;
         if (c == '"') return p + 1;
@@ -347,7 +325,7 @@ evjson_type evjson_type_of(const char *v)
  * branch per escape. */
 static ptr string_end(ptr p, ptr end)
 {
-    ptr plain = skip_plain(p, end);
+    ptr plain = jsonstr_skip_plain(p, end);
     if (*plain == '"') return plain;
 #if defined(__SSE2__)
     uint64_t carry = 0;
@@ -361,7 +339,7 @@ static ptr string_end(ptr p, ptr end)
     if (carry) p++;
 #endif
     for (;;) {
-        p = skip_plain(p, end);
+        p = jsonstr_skip_plain(p, end);
         if (*p == '"') return p;
         p += *p == '\\' ? 2 : 1;
     }
@@ -430,7 +408,7 @@ size_t evjson_decode(const char *v, const char *end, char *out)
     ptr p = (ptr)v + 1, e = (ptr)end;
     uint8_t *o = (uint8_t *)out;
     for (;;) {
-        ptr q = skip_plain(p, e);
+        ptr q = jsonstr_skip_plain(p, e);
         memcpy(o, p, (size_t)(q - p));
         o += q - p;
         p = q;

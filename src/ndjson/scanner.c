@@ -3,11 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ndjson/jsonstr.h"
 #include "ndjson/utf8.h"
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 typedef struct {
     const uint8_t *p, *end, *line;
@@ -29,26 +27,6 @@ static inline void skip_ws(cursor *c)
     /* Most NDJSON has no whitespace between tokens: one compare says so. */
     if (c->p < c->end && *c->p <= ' ')
         while (c->p < c->end && is_ws(*c->p)) c->p++;
-}
-
-/* Advances p over plain string bytes: printable ASCII other than '"' and '\'. */
-static inline const uint8_t *skip_plain(const uint8_t *p, const uint8_t *end)
-{
-#if defined(__SSE2__)
-    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
-    const __m128i space = _mm_set1_epi8(0x20);
-    while (end - p >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)p);
-        /* Signed compare: catches both control bytes and bytes >= 0x80. */
-        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
-                                 _mm_cmplt_epi8(v, space));
-        int mask = _mm_movemask_epi8(m);
-        if (mask) return p + __builtin_ctz((unsigned)mask);
-        p += 16;
-    }
-#endif
-    while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\') p++;
-    return p;
 }
 
 static int hex4(const uint8_t *p, uint32_t *out)
@@ -75,7 +53,7 @@ static scan_result scan_string_slow(cursor *c, bool decode, const uint8_t **out,
     uint8_t *dst = NULL, *d = NULL; /* decoding buffer, once an escape shows up */
     const uint8_t *run = start;
     for (;;) {
-        c->p = skip_plain(c->p, c->end);
+        c->p = jsonstr_skip_plain(c->p, c->end);
         if (c->p >= c->end) CORRUPT(c, "unterminated string");
         uint8_t ch = *c->p;
         if (ch == '"') break;
@@ -160,7 +138,7 @@ static scan_result scan_string_slow(cursor *c, bool decode, const uint8_t **out,
 static inline scan_result scan_string(cursor *c, bool decode, const uint8_t **out, uint32_t *outlen)
 {
     const uint8_t *start = c->p + 1;
-    const uint8_t *q = skip_plain(start, c->end);
+    const uint8_t *q = jsonstr_skip_plain(start, c->end);
     if (q < c->end && *q == '"') {
         if (decode) {
             *out = start;
