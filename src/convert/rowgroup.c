@@ -68,9 +68,8 @@ static int push_id(uint32_t **arr, uint32_t *n, uint32_t *cap, uint32_t v)
     return 0;
 }
 
-enum { PUT_PLAIN, PUT_STABLE, PUT_HASHED };
-
-static int put(rowgroup *g, uint32_t col, const uint8_t *p, uint32_t len, int how, uint64_t hash)
+/* hash: from rowgroup_prepare, or NULL; stable: see rowgroup_put_stable. */
+static int put(rowgroup *g, uint32_t col, const uint8_t *p, uint32_t len, const uint64_t *hash, bool stable)
 {
     if (col >= g->ncols && ensure_col(g, col) != 0) return -1;
     column *c = &g->cols[col];
@@ -78,9 +77,8 @@ static int put(rowgroup *g, uint32_t col, const uint8_t *p, uint32_t len, int ho
         if (push_id(&g->used, &g->nused, &g->capused, col) != 0) return -1;
         fit_budget(g);
     }
-    int r = how == PUT_STABLE   ? column_put_stable(c, &g->opts, g->num_rows, p, len)
-            : how == PUT_HASHED ? column_put_hashed(c, &g->opts, g->num_rows, p, len, hash)
-                                : column_put(c, &g->opts, g->num_rows, p, len);
+    int r = stable ? column_put_stable(c, &g->opts, g->num_rows, p, len)
+                   : column_put(c, &g->opts, g->num_rows, p, len, hash);
     if (r < 0) return -1;
     /* A page reports "full" on every value past its limit: queue it once. */
     if (r == 1 && !c->flush_queued) {
@@ -90,19 +88,14 @@ static int put(rowgroup *g, uint32_t col, const uint8_t *p, uint32_t len, int ho
     return 0;
 }
 
-int rowgroup_put(rowgroup *g, uint32_t col, const uint8_t *p, uint32_t len)
+int rowgroup_put(rowgroup *g, uint32_t col, const uint8_t *p, uint32_t len, const uint64_t *hash)
 {
-    return put(g, col, p, len, PUT_PLAIN, 0);
-}
-
-int rowgroup_put_hashed(rowgroup *g, uint32_t col, const uint8_t *p, uint32_t len, uint64_t hash)
-{
-    return put(g, col, p, len, PUT_HASHED, hash);
+    return put(g, col, p, len, hash, false);
 }
 
 int rowgroup_put_stable(rowgroup *g, uint32_t col, const uint8_t *p, uint32_t len)
 {
-    return put(g, col, p, len, PUT_STABLE, 0);
+    return put(g, col, p, len, NULL, true);
 }
 
 int rowgroup_end_row(rowgroup *g, codec_ctx *cx, page_scratch *ps, err_t *e)

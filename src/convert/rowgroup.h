@@ -39,15 +39,15 @@ typedef struct {
 
 void rowgroup_init(rowgroup *g, const column_opts *o);
 void rowgroup_free(rowgroup *g);
-/* Adds a value to column col for the current row. */
-int rowgroup_put(rowgroup *g, uint32_t col, const uint8_t *p, uint32_t len);
-/* column_prepare for column col (false if it has no column yet), and the
- * put that takes its hash: see column.h. */
+/* column_prepare for column col (false if it has no column yet): see
+ * column.h. */
 static inline bool rowgroup_prepare(const rowgroup *g, uint32_t col, const uint8_t *p, uint32_t len, uint64_t *hash)
 {
     return col < g->ncols && column_prepare(&g->cols[col], p, len, hash);
 }
-int rowgroup_put_hashed(rowgroup *g, uint32_t col, const uint8_t *p, uint32_t len, uint64_t hash);
+/* Adds a value to column col for the current row, with its hash from
+ * rowgroup_prepare or NULL. */
+int rowgroup_put(rowgroup *g, uint32_t col, const uint8_t *p, uint32_t len, const uint64_t *hash);
 /* For values whose bytes stay put for the whole job (metadata columns). */
 int rowgroup_put_stable(rowgroup *g, uint32_t col, const uint8_t *p, uint32_t len);
 /* Ends the current row; pages that filled during it are encoded. */

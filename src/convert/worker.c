@@ -119,6 +119,14 @@ static void add_sample(worker_result *out, uint32_t seg, uint32_t file, uint64_t
     out->samples[out->nsamples++] = (worker_sample){file, line, seg, reason, pos};
 }
 
+/* The cached key in slot if it is the field's key, else NULL. */
+static inline worker_key *key_at(worker *w, uint32_t slot, const scan_field *f)
+{
+    if (slot == UINT32_MAX) return NULL;
+    worker_key *k = &w->km[slot];
+    return k->len == f->klen && bytes_eq(k->key, f->kp, f->klen) ? k : NULL;
+}
+
 /* Maps the parsed fields to columns: last duplicate wins, metadata names
  * are taken by the metadata columns. */
 static int map_fields(worker *w, worker_result *out)
@@ -133,11 +141,11 @@ static int map_fields(worker *w, worker_result *out)
          * last line, else the one that followed the previous key last time
          * (records that skip keys shift positions but keep the order). */
         uint32_t slot = w->prev_key[i];
-        worker_key *k = slot != UINT32_MAX ? &w->km[slot] : NULL;
-        if (!k || k->len != f->klen || !bytes_eq(k->key, f->kp, f->klen)) {
+        worker_key *k = key_at(w, slot, f);
+        if (!k) {
             slot = prev ? prev->next : UINT32_MAX;
-            k = slot != UINT32_MAX ? &w->km[slot] : NULL;
-            if (!k || k->len != f->klen || !bytes_eq(k->key, f->kp, f->klen)) {
+            k = key_at(w, slot, f);
+            if (!k) {
                 uint32_t before = w->km_mask;
                 int64_t s = km_lookup(w, f->kp, f->klen);
                 if (s < 0) return -1;
@@ -182,7 +190,7 @@ static int put_corrupt(worker *w, const uint8_t *line, size_t len)
         utf8_sanitize(line, len, d);
         v = d;
     }
-    return rowgroup_put(&w->g, w->corrupt_col, v, (uint32_t)slen);
+    return rowgroup_put(&w->g, w->corrupt_col, v, (uint32_t)slen, NULL);
 }
 
 static int do_line(worker *w, const uint8_t *line, size_t len, uint32_t file, uint32_t seg,
@@ -209,8 +217,7 @@ static int do_line(worker *w, const uint8_t *line, size_t len, uint32_t file, ui
         for (uint32_t i = 0; i < w->sc.n; i++) {
             const scan_field *f = &w->sc.fields[i];
             if (w->field_col[i] == UINT32_MAX || !f->vp) continue;
-            int rc = w->field_hashed[i] ? rowgroup_put_hashed(&w->g, w->field_col[i], f->vp, f->vlen, w->field_hash[i])
-                                        : rowgroup_put(&w->g, w->field_col[i], f->vp, f->vlen);
+            int rc = rowgroup_put(&w->g, w->field_col[i], f->vp, f->vlen, w->field_hashed[i] ? &w->field_hash[i] : NULL);
             RETURN_ERROR_IF(rc != 0, e, ERR_NOMEM, "out of memory");
         }
     }

@@ -90,8 +90,7 @@ static void go_plain(column *c)
 /* Values seen before an all-but-unique chunk gives up its dictionary. */
 #define COLUMN_SAMPLE 1024
 
-static int put_value(column *c, const column_opts *o, uint32_t row, const uint8_t *p, uint32_t len,
-                     const uint64_t *hash)
+int column_put(column *c, const column_opts *o, uint32_t row, const uint8_t *p, uint32_t len, const uint64_t *hash)
 {
     if (c->n == c->cap) {
         /* First at a page's most values (each costs at least 4 bytes of
@@ -138,20 +137,10 @@ static int put_value(column *c, const column_opts *o, uint32_t row, const uint8_
            (c->use_dict && dict_plain_size(&c->d) > o->dict_limit);
 }
 
-int column_put(column *c, const column_opts *o, uint32_t row, const uint8_t *p, uint32_t len)
-{
-    return put_value(c, o, row, p, len, NULL);
-}
-
-int column_put_hashed(column *c, const column_opts *o, uint32_t row, const uint8_t *p, uint32_t len, uint64_t hash)
-{
-    return put_value(c, o, row, p, len, &hash);
-}
-
 int column_put_stable(column *c, const column_opts *o, uint32_t row, const uint8_t *p, uint32_t len)
 {
     if (!c->use_dict || p != c->stable_p || len != c->stable_len || c->n == c->cap) {
-        int r = column_put(c, o, row, p, len);
+        int r = column_put(c, o, row, p, len, NULL);
         if (r >= 0 && c->use_dict) {
             c->stable_p = p;
             c->stable_len = len;

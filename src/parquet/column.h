@@ -54,9 +54,10 @@ typedef struct {
 
 void column_init(column *c);
 void column_free(column *c);
-/* Adds a value at row (rows only grow). Returns 1 when the open page is
- * full and should be flushed once the row is complete, 0, or -1 on OOM. */
-int column_put(column *c, const column_opts *o, uint32_t row, const uint8_t *p, uint32_t len);
+/* Adds a value at row (rows only grow), with its hash from column_prepare
+ * or NULL. Returns 1 when the open page is full and should be flushed once
+ * the row is complete, 0, or -1 on OOM. */
+int column_put(column *c, const column_opts *o, uint32_t row, const uint8_t *p, uint32_t len, const uint64_t *hash);
 /* For a column that is building a dictionary: the value's hash, with the
  * slot its lookup starts at already on its way into the cache. Callers
  * prepare a whole row, then put it, so the lookups of many columns overlap
@@ -68,8 +69,6 @@ static inline bool column_prepare(const column *c, const uint8_t *p, uint32_t le
     dict_prefetch(&c->d, *hash);
     return true;
 }
-/* column_put with the hash from column_prepare. */
-int column_put_hashed(column *c, const column_opts *o, uint32_t row, const uint8_t *p, uint32_t len, uint64_t hash);
 /* Like column_put for values whose bytes never move (metadata columns):
  * the same pointer again is the same value, with no hashing. */
 int column_put_stable(column *c, const column_opts *o, uint32_t row, const uint8_t *p, uint32_t len);
