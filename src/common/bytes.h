@@ -35,21 +35,25 @@ static inline bool bytes_eq(const uint8_t *a, const uint8_t *b, size_t n)
     return true;
 }
 
-/* The first 8 bytes as a big-endian number, zero-padded: comparing two
- * prefixes orders the strings unless they are equal. */
-static inline uint64_t bytes_prefix(const uint8_t *p, size_t n)
+/* The first 8 bytes (fewer if shorter) as loaded on a little-endian host,
+ * zero-padded, with loads that stay inside the value. */
+static inline uint64_t bytes_head(const uint8_t *p, size_t n)
 {
-    if (n >= 8) return __builtin_bswap64(bytes_load64(p));
+    if (n >= 8) return bytes_load64(p);
     if (n >= 4) {
         /* Two overlapping loads: shared bytes land on the same bits. */
         uint32_t a, b;
         memcpy(&a, p, 4);
         memcpy(&b, p + n - 4, 4);
-        return ((uint64_t)__builtin_bswap32(a) << 32) | ((uint64_t)__builtin_bswap32(b) << (64 - 8 * n));
+        return (uint64_t)a | ((uint64_t)b << (8 * (n - 4)));
     }
     uint64_t v = 0;
-    for (size_t i = 0; i < n; i++) v |= (uint64_t)p[i] << (56 - 8 * i);
+    for (size_t i = 0; i < n; i++) v |= (uint64_t)p[i] << (8 * i);
     return v;
 }
+
+/* The first 8 bytes as a big-endian number, zero-padded: comparing two
+ * prefixes orders the strings unless they are equal. */
+static inline uint64_t bytes_prefix(const uint8_t *p, size_t n) { return __builtin_bswap64(bytes_head(p, n)); }
 
 #endif

@@ -50,21 +50,6 @@ static inline bool same(const slice *v, const uint8_t *p, uint32_t len)
     return v->len == len && bytes_eq(v->p, p, len);
 }
 
-/* The first 8 bytes of a value, zero-padded, with loads that stay inside it. */
-static inline uint64_t make_tag(const uint8_t *p, uint32_t len)
-{
-    if (len >= 8) return bytes_load64(p);
-    if (len >= 4) {
-        uint32_t a, b;
-        memcpy(&a, p, 4);
-        memcpy(&b, p + len - 4, 4);
-        return (uint64_t)a | ((uint64_t)b << (8 * (len - 4)));
-    }
-    uint64_t t = 0;
-    for (uint32_t i = 0; i < len; i++) t |= (uint64_t)p[i] << (8 * i);
-    return t;
-}
-
 int64_t dict_insert(dict *d, const uint8_t *p, uint32_t len, uint64_t hash)
 {
     uint32_t h = (uint32_t)hash;
@@ -72,7 +57,7 @@ int64_t dict_insert(dict *d, const uint8_t *p, uint32_t len, uint64_t hash)
     /* Small first: most dictionaries hold a few values, and many columns'
      * tables must share the cache. */
     if (!d->slots && rehash(d, 64) != 0) return -1;
-    uint64_t tag = make_tag(p, len);
+    uint64_t tag = bytes_head(p, len);
     uint32_t hl = (h << 8) | (len <= 8 ? len : 0xFFu);
     uint32_t i = dict_home(h, d->mask);
     for (;;) {

@@ -21,23 +21,39 @@ int rle_bit_width(uint32_t max_value)
     return w;
 }
 
-static void pack_group(rle_enc *r)
+/* Bit-packs groups of 8 values (zeros past n) straight into the buffer. */
+static void pack_groups(buf *out, int bw, const uint32_t *v, uint32_t n, uint32_t groups)
 {
-    /* 8 values of bit_width bits = bit_width bytes, LSB first. */
-    uint8_t tmp[32] = {0};
-    int bw = r->bit_width;
-    uint64_t acc = 0;
-    int bits = 0, pos = 0;
-    for (int i = 0; i < 8; i++) {
-        acc |= (uint64_t)r->buffered[i] << bits;
-        bits += bw;
-        while (bits >= 8) {
-            tmp[pos++] = (uint8_t)acc;
-            acc >>= 8;
-            bits -= 8;
+    if (!buf_reserve(out, (size_t)groups * (size_t)bw)) return;
+    uint8_t *d = out->data + out->len;
+    for (uint32_t g = 0; g < groups; g++, v += 8, n = n > 8 ? n - 8 : 0) {
+        uint32_t t[8];
+        const uint32_t *s = v;
+        if (n < 8) {
+            for (uint32_t i = 0; i < 8; i++) t[i] = i < n ? v[i] : 0;
+            s = t;
         }
+        /* 8 values of bw bits = bw bytes, LSB first. */
+        uint64_t acc = 0;
+        int bits = 0, pos = 0;
+        for (int i = 0; i < 8; i++) {
+            acc |= (uint64_t)s[i] << bits;
+            bits += bw;
+            while (bits >= 8) {
+                d[pos++] = (uint8_t)acc;
+                acc >>= 8;
+                bits -= 8;
+            }
+        }
+        d += bw;
     }
-    buf_append(r->out, tmp, (size_t)bw);
+    out->len += (size_t)groups * (size_t)bw;
+}
+
+static void emit_repeat(buf *out, int bw, uint32_t v, uint32_t count)
+{
+    buf_put_varint(out, (uint64_t)count << 1);
+    for (int i = 0; i < (bw + 7) / 8; i++) buf_putc(out, (uint8_t)(v >> (8 * i)));
 }
 
 static void flush_literal(rle_enc *r, int update_indicator)
@@ -46,10 +62,7 @@ static void flush_literal(rle_enc *r, int update_indicator)
         r->indicator_pos = r->out->len;
         buf_putc(r->out, 0);
     }
-    if (r->num_buffered > 0) {
-        for (int i = r->num_buffered; i < 8; i++) r->buffered[i] = 0;
-        pack_group(r);
-    }
+    if (r->num_buffered > 0) pack_groups(r->out, r->bit_width, r->buffered, (uint32_t)r->num_buffered, 1);
     r->num_buffered = 0;
     if (update_indicator) {
         uint32_t groups = r->literal_count / 8;
@@ -61,10 +74,7 @@ static void flush_literal(rle_enc *r, int update_indicator)
 
 static void flush_repeated(rle_enc *r)
 {
-    buf_put_varint(r->out, (uint64_t)r->repeat_count << 1);
-    uint32_t v = r->current;
-    int nbytes = (r->bit_width + 7) / 8;
-    for (int i = 0; i < nbytes; i++) buf_putc(r->out, (uint8_t)(v >> (8 * i)));
+    emit_repeat(r->out, r->bit_width, r->current, r->repeat_count);
     r->num_buffered = 0;
     r->repeat_count = 0;
 }
@@ -127,40 +137,6 @@ void rle_flush(rle_enc *r)
     r->num_buffered = 0;
 }
 
-/* Bit-packs groups of 8 values (zeros past n) straight into the buffer. */
-static void pack_groups(buf *out, int bw, const uint32_t *v, uint32_t n, uint32_t groups)
-{
-    if (!buf_reserve(out, (size_t)groups * (size_t)bw)) return;
-    uint8_t *d = out->data + out->len;
-    for (uint32_t g = 0; g < groups; g++, v += 8, n = n > 8 ? n - 8 : 0) {
-        uint32_t t[8];
-        const uint32_t *s = v;
-        if (n < 8) {
-            for (uint32_t i = 0; i < 8; i++) t[i] = i < n ? v[i] : 0;
-            s = t;
-        }
-        if (bw <= 8) {
-            uint64_t acc = 0;
-            for (int i = 0; i < 8; i++) acc |= (uint64_t)s[i] << (i * bw);
-            for (int b = 0; b < bw; b++) d[b] = (uint8_t)(acc >> (8 * b));
-        } else {
-            uint64_t acc = 0;
-            int bits = 0, pos = 0;
-            for (int i = 0; i < 8; i++) {
-                acc |= (uint64_t)s[i] << bits;
-                bits += bw;
-                while (bits >= 8) {
-                    d[pos++] = (uint8_t)acc;
-                    acc >>= 8;
-                    bits -= 8;
-                }
-            }
-        }
-        d += bw;
-    }
-    out->len += (size_t)groups * (size_t)bw;
-}
-
 static void emit_literal(buf *out, int bw, const uint32_t *v, uint32_t n)
 {
     uint32_t groups = (n + 7) / 8;
@@ -172,12 +148,6 @@ static void emit_literal(buf *out, int bw, const uint32_t *v, uint32_t n)
         n = n > 8 * g ? n - 8 * g : 0;
         groups -= g;
     }
-}
-
-static void emit_repeat(buf *out, int bw, uint32_t v, uint32_t count)
-{
-    buf_put_varint(out, (uint64_t)count << 1);
-    for (int i = 0; i < (bw + 7) / 8; i++) buf_putc(out, (uint8_t)(v >> (8 * i)));
 }
 
 void rle_encode_values(buf *out, int bw, const uint32_t *v, uint32_t n)
