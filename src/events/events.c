@@ -56,23 +56,29 @@ static int emit_error(walk *w, const char *msgid, const char *where, const char 
     return emit(w, &r);
 }
 
+/* The rules an object's fields must meet, for both parsers: what is wrong,
+ * or NULL. name and key are NULL when absent or not strings. */
+static const char *check_object(const char *name, const char *key, bool has_size, bool size_whole, int64_t size)
+{
+    if (!name || !*name) return "missing bucket name";
+    if (!key) return "missing object key";
+    if (!has_size) return "missing object size";
+    if (!size_whole) return "object size is not a whole number";
+    if (size < 0) return "object size is negative";
+    if (size > EVENTS_MAX_SIZE) return "object size is larger than 5 TiB";
+    return NULL;
+}
+
 /* bucket name, raw key and size of an object; NULL on a missing field. */
 static const char *object_fields(json_t *bucket, json_t *object, const char **b, const char **k, int64_t *size)
 {
     json_t *name = json_object_get(bucket, "name");
     json_t *key = json_object_get(object, "key");
     json_t *sz = json_object_get(object, "size");
-    if (!json_is_string(name) || !*json_string_value(name)) return "missing bucket name";
-    if (!json_is_string(key)) return "missing object key";
-    if (!sz) return "missing object size";
-    if (!json_is_integer(sz)) return "object size is not a whole number";
-    json_int_t v = json_integer_value(sz);
-    if (v < 0) return "object size is negative";
-    if (v > EVENTS_MAX_SIZE) return "object size is larger than 5 TiB";
-    *b = json_string_value(name);
-    *k = json_string_value(key);
-    *size = v;
-    return NULL;
+    *b = json_is_string(name) ? json_string_value(name) : NULL;
+    *k = json_is_string(key) ? json_string_value(key) : NULL;
+    *size = json_is_integer(sz) ? json_integer_value(sz) : 0;
+    return check_object(*b, *k, sz != NULL, json_is_integer(sz), *size);
 }
 
 static int object_event(walk *w, const char *msgid, const char *where, const char *name, const char *b,
@@ -233,17 +239,11 @@ static const char *fast_object_fields(walk *w, const char *bucket, const char *o
     const char *nm = fast_str(w, name, end, &oom);
     const char *key = fast_str(w, ov[0], end, &oom);
     if (oom) return "out of memory";
-    if (!nm || !*nm) return "missing bucket name";
-    if (!key) return "missing object key";
-    if (!ov[1]) return "missing object size";
-    if (evjson_type_of(ov[1]) != EVJSON_INT) return "object size is not a whole number";
-    int64_t v = evjson_int(ov[1]);
-    if (v < 0) return "object size is negative";
-    if (v > EVENTS_MAX_SIZE) return "object size is larger than 5 TiB";
+    bool whole = ov[1] && evjson_type_of(ov[1]) == EVJSON_INT;
     *b = nm;
     *k = key;
-    *size = v;
-    return NULL;
+    *size = whole ? evjson_int(ov[1]) : 0;
+    return check_object(nm, key, ov[1] != NULL, whole, *size);
 }
 
 static const evjson_key S3_REC[] = {EVJSON_KEY("s3"), EVJSON_KEY("eventName")};
