@@ -2,6 +2,8 @@
 #ifndef NDPQ_FS_H
 #define NDPQ_FS_H
 
+#include <stddef.h>
+
 #include "common/err.h"
 
 /* Creates dir and its missing parents. */
@@ -12,6 +14,8 @@ int fs_mkdirs_for(const char *path, err_t *e);
  * RESOLVE_BENEATH: no "..", no symlink out). -1 with errno; EXDEV or ELOOP
  * when the path leaves dir_fd, ENOSYS on kernels without openat2. */
 int fs_open_beneath(int dir_fd, const char *rel, int flags);
+/* Writes all n bytes to fd, through short writes and EINTR; -1 with errno. */
+int fs_write_all(int fd, const void *p, size_t n);
 /* Removes the hidden temporary files in dir whose names start with prefix
  * and whose writer ("….tmp-PID") is no longer running. */
 void fs_remove_dead_temps(const char *dir, const char *prefix);

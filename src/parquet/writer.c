@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/fs.h"
 #include "parquet/thrift.h"
 
 #ifndef NDPQ_VERSION
@@ -23,15 +24,8 @@ const char *writer_created_by(void) { return "ndpq version " NDPQ_VERSION " (bui
 
 static int write_all(writer *w, const void *p, size_t n, err_t *e)
 {
-    const uint8_t *c = p;
-    while (n > 0) {
-        ssize_t r = write(w->fd, c, n);
-        if (r < 0 && errno == EINTR) continue;
-        RETURN_SYSERR_IF(r < 0, e, ERR_IO, "writing %s", w->final_path);
-        c += r;
-        n -= (size_t)r;
-        w->pos += r;
-    }
+    RETURN_SYSERR_IF(fs_write_all(w->fd, p, n) != 0, e, ERR_IO, "writing %s", w->final_path);
+    w->pos += (int64_t)n;
     return 0;
 }
 

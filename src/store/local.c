@@ -147,27 +147,29 @@ static int l_stat(store *s, const char *bucket, const char *key, store_stat *out
     return 0;
 }
 
+/* Creates path's hidden temp sibling (its name into tmp) and writes data
+ * to it: the open fd, or -1 with e set and nothing left behind. */
+static int temp_write(const char *path, const void *data, size_t n, char *tmp, size_t tmpsz, err_t *e)
+{
+    const char *slash = strrchr(path, '/');
+    snprintf(tmp, tmpsz, "%.*s/.%s.tmp-%d", (int)(slash - path), path, slash + 1, (int)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return err_sys(e, ERR_IO, "cannot create %s", tmp);
+    if (fs_write_all(fd, data, n) != 0) {
+        err_sys(e, ERR_IO, "cannot write %s", tmp);
+        close(fd);
+        unlink(tmp);
+        return -1;
+    }
+    return fd;
+}
+
 static int write_file_atomic(const char *path, const void *data, size_t n, err_t *e)
 {
     TRY(fs_mkdirs_for(path, e));
     char tmp[PATH_MAX + 32];
-    const char *slash = strrchr(path, '/');
-    snprintf(tmp, sizeof tmp, "%.*s/.%s.tmp-%d", (int)(slash - path), path, slash + 1, (int)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    RETURN_SYSERR_IF(fd < 0, e, ERR_IO, "cannot create %s", tmp);
-    const char *p = data;
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w < 0) {
-            err_sys(e, ERR_IO, "cannot write %s", tmp);
-            close(fd);
-            unlink(tmp);
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
+    int fd = temp_write(path, data, n, tmp, sizeof tmp, e);
+    if (fd < 0) return -1;
     if (fsync(fd) != 0 || close(fd) != 0) {
         err_sys(e, ERR_IO, "cannot write %s", tmp);
         unlink(tmp);
@@ -274,25 +276,8 @@ static void l_put_many(store *s, const char *bucket, store_put_item *items, size
             }
             memcpy(made, dir, strlen(dir) + 1);
         }
-        snprintf(j->tmp, sizeof j->tmp, "%s/.%s.tmp-%d", dir, strrchr(j->path, '/') + 1, (int)getpid());
-        j->fd = open(j->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (j->fd < 0) {
-            it->rc = err_sys(&it->err, ERR_IO, "cannot create %s", j->tmp);
-            continue;
-        }
-        const char *p = it->data;
-        size_t left = it->len;
-        while (left > 0) {
-            ssize_t w = write(j->fd, p, left);
-            if (w < 0 && errno == EINTR) continue;
-            if (w < 0) {
-                it->rc = err_sys(&it->err, ERR_IO, "cannot write %s", j->tmp);
-                put_fail(j);
-                break;
-            }
-            p += w;
-            left -= (size_t)w;
-        }
+        j->fd = temp_write(j->path, it->data, it->len, j->tmp, sizeof j->tmp, &it->err);
+        if (j->fd < 0) it->rc = -1;
     }
     sync_all(jobs, n);
     for (size_t i = 0; i < n; i++) {
