@@ -190,6 +190,21 @@ static int quarantine_copy(ingest *g, const char *key, int64_t size, const char 
     return rc;
 }
 
+/* 1 if bucket/key is tracked already (a repeat, counted; a read, so
+ * nothing waits for a commit), 0 if not, -1 after reporting a failed
+ * look-up. */
+static int seen_before(ingest *g, const event_rec *r)
+{
+    bool known = false;
+    err_t e = {0};
+    if (g->tr->ops->file_known(g->tr, r->bucket, r->key, &known, &e) != 0) {
+        add_error(g, r->message_id, r->where, e.msg);
+        return -1;
+    }
+    if (known) g->duplicates++;
+    return known;
+}
+
 static int on_object(ingest *g, const event_rec *r)
 {
     const config *c = g->cfg;
@@ -209,16 +224,7 @@ static int on_object(ingest *g, const event_rec *r)
     if (g->st->ops->stat(g->st, r->bucket, r->key, &st, &e) != 0) {
         /* A repeat is a no-op: the object may be gone (moved to
          * quarantine, cleaned up after completion). */
-        bool known = false;
-        err_t ke = {0};
-        if (g->tr->ops->file_known(g->tr, r->bucket, r->key, &known, &ke) != 0) {
-            add_error(g, r->message_id, r->where, ke.msg);
-            return 0;
-        }
-        if (known) {
-            g->duplicates++; /* a read: nothing to commit */
-            return 0;
-        }
+        if (seen_before(g, r) != 0) return 0;
         snprintf(msg, sizeof msg, "object %s/%s: %s", r->bucket, r->key, e.msg);
         add_error(g, r->message_id, r->where, msg);
         return 0;
@@ -238,14 +244,7 @@ static int on_object(ingest *g, const event_rec *r)
     if (reason) {
         /* A repeat must not be quarantined again. A valid file needs no
          * look-up: the insert-if-absent below tells a repeat. */
-        bool known = false;
-        if (g->tr->ops->file_known(g->tr, r->bucket, r->key, &known, &e) != 0) {
-            add_error(g, r->message_id, r->where, e.msg);
-            buf_free(&uri);
-            return 0;
-        }
-        if (known) {
-            g->duplicates++;
+        if (seen_before(g, r) != 0) {
             buf_free(&uri);
             return 0;
         }
