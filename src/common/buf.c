@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "common/mem.h"
+
 bool buf_grow(buf *b, size_t need)
 {
     if (b->oom) return false;
@@ -14,7 +16,7 @@ bool buf_grow(buf *b, size_t need)
         if (cap > SIZE_MAX / 2) { cap = want; break; }
         cap *= 2;
     }
-    uint8_t *p = realloc(b->data, cap);
+    uint8_t *p = b->huge ? mem_resize(b->data, b->cap, cap) : realloc(b->data, cap);
     if (!p) { b->oom = true; return false; }
     b->data = p;
     b->cap = cap;
@@ -23,7 +25,8 @@ bool buf_grow(buf *b, size_t need)
 
 void buf_free(buf *b)
 {
-    free(b->data);
+    if (b->huge) mem_release(b->data, b->cap);
+    else free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;
     b->oom = false;

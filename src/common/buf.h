@@ -1,5 +1,8 @@
 /* buf: a growable byte buffer. Allocation failure is sticky (buf.oom) so hot
- * encoding loops stay free of checks; callers test buf_ok() at boundaries. */
+ * encoding loops stay free of checks; callers test buf_ok() at boundaries.
+ * A buffer marked huge (buf_init_huge) takes its memory from common/mem
+ * once it passes 2 MiB; its data must then be released with buf_free,
+ * never free(), which is why only buffers that own their data are marked. */
 #ifndef NDPQ_BUF_H
 #define NDPQ_BUF_H
 
@@ -12,6 +15,7 @@ typedef struct {
     uint8_t *data;
     size_t len, cap;
     bool oom;
+    bool huge; /* kept by buf_free, and moves with the buffer */
 } buf;
 
 bool buf_grow(buf *b, size_t need);   /* ensure cap >= len + need */
@@ -20,6 +24,8 @@ void buf_appendf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 
 char *buf_cstr(buf *b);               /* NUL-terminates (not counted in len) */
 
 static inline bool buf_ok(const buf *b) { return !b->oom; }
+
+static inline void buf_init_huge(buf *b) { *b = (buf){.huge = true}; }
 
 static inline bool buf_reserve(buf *b, size_t need)
 {

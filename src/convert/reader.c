@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "common/fs.h"
+#include "common/mem.h"
 
 #define READ_BLOCK ((size_t)1 << 20)
 
@@ -86,7 +87,8 @@ static int fill(reader_lines *r, err_t *e)
     if (r->cap - r->len < READ_BLOCK) {
         size_t nc = r->cap ? r->cap * 2 : READ_BLOCK * 2;
         while (nc - r->len < READ_BLOCK) nc *= 2;
-        uint8_t *nb = realloc(r->buf, nc);
+        /* 2 MiB and up: huge pages, one fault for the whole buffer. */
+        uint8_t *nb = mem_resize(r->buf, r->cap, nc);
         RETURN_ERROR_IF(!nb, e, ERR_NOMEM, "out of memory reading %s", r->path);
         r->buf = nb;
         r->cap = nc;
@@ -165,7 +167,7 @@ int reader_lines_next(reader_lines *r, const uint8_t **line, size_t *len, err_t 
 void reader_lines_close(reader_lines *r)
 {
     if (r->fd >= 0) close(r->fd);
-    free(r->buf);
+    mem_release(r->buf, r->cap);
     memset(r, 0, sizeof *r);
     r->fd = -1;
 }

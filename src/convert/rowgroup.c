@@ -118,6 +118,11 @@ int rowgroup_encode(rowgroup *g, codec_ctx *cx, page_scratch *ps, rowgroup_out *
         rg_chunk *c = realloc(out->chunks, g->nused * sizeof *c);
         RETURN_ERROR_IF(!c, e, ERR_NOMEM, "out of memory");
         memset(c + out->cap, 0, (g->nused - out->cap) * sizeof *c);
+        for (uint32_t i = out->cap; i < g->nused; i++) {
+            /* They trade places with the columns' own (column_finish). */
+            buf_init_huge(&c[i].dict_page);
+            buf_init_huge(&c[i].pages);
+        }
         out->chunks = c;
         out->cap = g->nused;
     }

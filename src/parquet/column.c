@@ -13,6 +13,7 @@ void column_init(column *c)
     memset(c, 0, sizeof *c);
     dict_init(&c->d);
     arena_init(&c->dstore, 16u << 10);
+    buf_init_huge(&c->pages); /* a chunk's pages run to megabytes */
     c->use_dict = true;
 }
 

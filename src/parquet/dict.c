@@ -4,12 +4,16 @@
 #include <string.h>
 
 #include "common/bytes.h"
+#include "common/mem.h"
 
 void dict_init(dict *d) { memset(d, 0, sizeof *d); }
 
+/* Tables of 2 MiB and more get huge pages: lookups land anywhere in them. */
+static size_t table_bytes(const dict *d) { return d->slots ? ((size_t)d->mask + 1) * sizeof *d->slots : 0; }
+
 void dict_free(dict *d)
 {
-    free(d->slots);
+    mem_release(d->slots, table_bytes(d));
     free(d->vals);
     memset(d, 0, sizeof *d);
 }
@@ -20,7 +24,7 @@ void dict_reset(dict *d)
      * the same size: growing it again would fault every page back in.
      * (High-cardinality columns stop at COLUMN_SAMPLE values, so a table
      * this large belongs to a dictionary that pays.) */
-    if (d->slots) memset(d->slots, 0, ((size_t)d->mask + 1) * sizeof *d->slots);
+    if (d->slots) memset(d->slots, 0, table_bytes(d));
     d->n = 0;
     d->bytes = 0;
     d->last_id = 0;
@@ -28,7 +32,7 @@ void dict_reset(dict *d)
 
 static int rehash(dict *d, uint32_t nslots)
 {
-    dict_slot *s = calloc(nslots, sizeof *s);
+    dict_slot *s = mem_zalloc((size_t)nslots * sizeof *s);
     if (!s) return -1;
     uint32_t mask = nslots - 1;
     if (d->slots) {
@@ -39,7 +43,7 @@ static int rehash(dict *d, uint32_t nslots)
             s[i] = d->slots[j];
         }
     }
-    free(d->slots);
+    mem_release(d->slots, table_bytes(d));
     d->slots = s;
     d->mask = mask;
     return 0;

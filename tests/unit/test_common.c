@@ -1,4 +1,4 @@
-/* common/: date, uri, jsonw, buf, arena. */
+/* common/: date, uri, jsonw, buf, mem, arena. */
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -9,6 +9,7 @@
 
 #include "common/arena.h"
 #include "common/buf.h"
+#include "common/mem.h"
 #include "common/bytes.h"
 #include "common/date.h"
 #include "common/err.h"
@@ -414,6 +415,46 @@ static void test_bytes_prefix_orders_like_memcmp(void)
     }
 }
 
+/* ---- mem ---- */
+
+/* Bytes survive every crossing of the 2 MiB line, up and down, and a
+ * huge buffer is released by buf_free (ASan/valgrind check the rest). */
+static void test_mem_resize_keeps_bytes(void)
+{
+    size_t sizes[] = {100, MEM_HUGE - 1, MEM_HUGE, MEM_HUGE + 1, 3 * MEM_HUGE + 5, MEM_HUGE / 2, 64};
+    uint8_t *p = NULL;
+    size_t cap = 0;
+    for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+        size_t n = sizes[k], keep = cap < n ? cap : n;
+        p = mem_resize(p, cap, n);
+        if (!CHECK(p)) return;
+        for (size_t i = 0; i < keep; i += 4093)
+            if (!CHECK_EQ_INT(p[i], (uint8_t)(i * 7 + 1))) break;
+        for (size_t i = 0; i < n; i++) p[i] = (uint8_t)(i * 7 + 1);
+        cap = n;
+    }
+    mem_release(p, cap);
+
+    uint8_t *z = mem_zalloc(MEM_HUGE + 10);
+    if (CHECK(z)) {
+        CHECK_EQ_INT(z[0] | z[MEM_HUGE] | z[MEM_HUGE + 9], 0);
+        mem_release(z, MEM_HUGE + 10);
+    }
+
+    buf b;
+    buf_init_huge(&b);
+    for (uint32_t i = 0; i < (3u << 20) / 4; i++) buf_put_u32le(&b, i);
+    CHECK(buf_ok(&b));
+    CHECK_EQ_U64(b.len, 3u << 20);
+    CHECK(b.cap >= MEM_HUGE);
+    uint32_t last;
+    memcpy(&last, b.data + b.len - 4, 4);
+    CHECK_EQ_INT(last, (3u << 20) / 4 - 1);
+    buf_free(&b);
+    CHECK(b.huge); /* the next growth is huge again */
+    CHECK(b.data == NULL && b.cap == 0);
+}
+
 /* ---- arena ---- */
 
 static void test_arena_stable_and_rollback(void)
@@ -496,5 +537,6 @@ void register_common_tests(void)
     TEST_ADD(test_jsonw_doubles_and_top_level);
     TEST_ADD(test_buf_basics);
     TEST_ADD(test_buf_oom_is_sticky);
+    TEST_ADD(test_mem_resize_keeps_bytes);
     TEST_ADD(test_arena_stable_and_rollback);
 }

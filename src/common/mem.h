@@ -1,0 +1,19 @@
+/* mem: big blocks (2 MiB and up) mapped directly and offered to the kernel
+ * as transparent huge pages, so filling them costs one fault per 2 MiB
+ * rather than one per 4 KiB, and random access into them misses the TLB
+ * less. Smaller sizes go to malloc. The caller keeps the size: the same
+ * size decides which of the two a block came from. */
+#ifndef NDPQ_MEM_H
+#define NDPQ_MEM_H
+
+#include <stddef.h>
+
+#define MEM_HUGE ((size_t)2 << 20)
+
+/* realloc for blocks of cap bytes (p may be NULL with cap 0). */
+void *mem_resize(void *p, size_t cap, size_t ncap);
+void mem_release(void *p, size_t cap);
+/* calloc-like: n zeroed bytes. */
+void *mem_zalloc(size_t n);
+
+#endif
