@@ -74,9 +74,6 @@ static int check_inside(local_store *ls, const char *bucket, const char *path, e
     return 0;
 }
 
-/* Opens bucket/key so that nothing outside the bucket can be reached
- * (openat2 RESOLVE_BENEATH: symlinks and ".." may not leave it). Returns
- * -2 where the kernel lacks openat2, so the caller checks by realpath. */
 /* The directory of bucket, opened once and kept; -1 on failure. */
 static int bucket_dir(local_store *ls, const char *bucket)
 {
