@@ -14,7 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/fs.h"
+#include "common/hash.h"
 #include "common/uri.h"
 #include "store/store.h"
 
@@ -29,6 +31,16 @@ static bool fmt_path(char *out, const char *fmt, ...)
     return n >= 0 && n < PATH_MAX;
 }
 
+/* A folder that stat opened (O_PATH, beneath its bucket), by name
+ * "bucket/folder", with when it was opened. */
+typedef struct {
+    int fd;
+    double at;
+    char *name;
+} local_folder;
+
+#define LOCAL_FOLDERS 64
+
 typedef struct {
     store base;
     char root[PATH_MAX];
@@ -36,6 +48,7 @@ typedef struct {
      * one bucket, and the open of its long path cost as much as the stat. */
     int dir_fd;
     char dir_bucket[256];
+    local_folder folders[LOCAL_FOLDERS]; /* see folder_dir */
 } local_store;
 
 bool store_key_safe(const char *key, size_t len)
@@ -90,10 +103,60 @@ static int bucket_dir(local_store *ls, const char *bucket)
     return dfd;
 }
 
+static void forget_folders(local_store *ls)
+{
+    for (int i = 0; i < LOCAL_FOLDERS; i++) {
+        local_folder *f = &ls->folders[i];
+        if (f->fd >= 0) close(f->fd);
+        free(f->name);
+        *f = (local_folder){.fd = -1};
+    }
+}
+
 static void forget_dir(local_store *ls)
 {
     if (ls->dir_fd >= 0) close(ls->dir_fd);
     ls->dir_fd = -1;
+    forget_folders(ls);
+}
+
+/* A folder is looked up by path again after this long, so one replaced
+ * since is seen within it: as if the event had been handled that much
+ * earlier, which events are anyway. */
+#define LOCAL_FOLDER_TTL_S 1.0
+
+/* The folder bucket/key[0..dlen) as a directory fd kept in ls, or -1 when
+ * it cannot be opened beneath the bucket (the caller takes the full path).
+ * Ingest stats keys that share a few date folders, and an fstatat of one
+ * name in the folder costs a third of open, fstat and close by key. */
+static int folder_dir(local_store *ls, const char *bucket, const char *key, size_t dlen)
+{
+    char name[PATH_MAX];
+    size_t bl = strlen(bucket);
+    if (bl + 1 + dlen >= sizeof name) return -1;
+    memcpy(name, bucket, bl);
+    name[bl] = '/';
+    memcpy(name + bl + 1, key, dlen);
+    name[bl + 1 + dlen] = '\0';
+    local_folder *f = &ls->folders[hash_bytes(name, bl + 1 + dlen) % LOCAL_FOLDERS];
+    double now = clock_mono_s();
+    if (f->fd >= 0 && now - f->at < LOCAL_FOLDER_TTL_S && strcmp(f->name, name) == 0) return f->fd;
+    if (f->fd >= 0) close(f->fd);
+    free(f->name);
+    *f = (local_folder){.fd = -1};
+    int bfd = bucket_dir(ls, bucket);
+    if (bfd < 0) return -1;
+    int fd = fs_open_beneath(bfd, dlen ? name + bl + 1 : ".", O_PATH | O_DIRECTORY);
+    if (bfd != ls->dir_fd) close(bfd);
+    if (fd < 0) return -1;
+    f->name = strdup(name);
+    if (!f->name) {
+        close(fd);
+        return -1;
+    }
+    f->fd = fd;
+    f->at = now;
+    return fd;
 }
 
 /* Opens bucket/key so that nothing outside the bucket can be reached
@@ -125,6 +188,13 @@ static int l_stat(store *s, const char *bucket, const char *key, store_stat *out
     char p[PATH_MAX];
     TRY(obj_path(ls, bucket, key, p, e));
     struct stat st;
+    /* A regular file in a folder opened beneath the bucket is the common
+     * case; symlinks, misses and errors take the full path below. */
+    const char *slash = strrchr(key, '/');
+    size_t dlen = slash ? (size_t)(slash - key) : 0;
+    int dfd = folder_dir(ls, bucket, key, dlen);
+    if (dfd >= 0 && fstatat(dfd, slash ? slash + 1 : key, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+        goto found;
     int fd = open_beneath(ls, bucket, key);
     if (fd >= 0) {
         int rc = fstat(fd, &st);
@@ -139,6 +209,7 @@ static int l_stat(store *s, const char *bucket, const char *key, store_stat *out
         return err_sys(e, ERR_INPUT, "object %s not found", p);
     }
     RETURN_ERROR_IF(!S_ISREG(st.st_mode), e, ERR_INPUT, "object %s is not a regular file", p);
+found:
     out->size = st.st_size;
     out->mtime_us = (int64_t)st.st_mtim.tv_sec * 1000000 + st.st_mtim.tv_nsec / 1000;
     return 0;
@@ -217,8 +288,22 @@ static void *put_sync_worker(void *arg)
     return NULL;
 }
 
+/* From this many objects on, one syncfs replaces their fsyncs: each fsync
+ * is a device round trip even when overlapped (10,000 manifests: 40% of an
+ * ingest), while syncfs flushes the file system once. It also flushes what
+ * others left dirty there, which is why small puts keep their fsyncs. */
+#define PUT_MANY_SYNCFS 32
+
 static void sync_all(put_job *jobs, size_t n)
 {
+    if (n >= PUT_MANY_SYNCFS) {
+        for (size_t i = 0; i < n; i++) {
+            if (jobs[i].fd < 0) continue;
+            /* On failure the fsyncs below tell which objects it hit. */
+            if (syncfs(jobs[i].fd) == 0) return;
+            break;
+        }
+    }
     put_pool pool = {jobs, n, 0};
     pthread_t th[PUT_MANY_THREADS];
     size_t nt = 0;
@@ -428,6 +513,7 @@ store *store_local_open(const char *root, err_t *e)
         return NULL;
     }
     ls->dir_fd = -1;
+    for (int i = 0; i < LOCAL_FOLDERS; i++) ls->folders[i].fd = -1;
     if (root[0] == '/') {
         snprintf(ls->root, sizeof ls->root, "%s", root);
     } else {
