@@ -1,12 +1,17 @@
 /* ndpq ingest / ndpq flush: the manifest builder. */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "common/date.h"
 #include "common/log.h"
+#include "common/mem.h"
 #include "ingest/ingest.h"
 
 static const char INGEST_USAGE[] =
@@ -24,26 +29,44 @@ static const char FLUSH_USAGE[] =
     "Applies the orphan (past dates) and age rules now; with --date D it also\n"
     "closes D's partial batch, even when D is today. Exit 0 ok, 1 failed, 2 usage.\n";
 
-static int read_all(FILE *f, char **out, size_t *len)
+/* Events are read and tracked a piece at a time, so memory stays the same
+ * whatever the size of the events file; a piece grows only for a document
+ * larger than it. The piece is reused: reading a 145 MB file whole cost a
+ * fifth of a 100,000-event ingest in faults and zeroed pages. */
+#define INGEST_PIECE ((size_t)4 << 20)
+
+static int feed_all(ingest *g, int fd, const char *path, err_t *e)
 {
-    size_t cap = 1 << 16, n = 0;
-    char *d = malloc(cap);
-    if (!d) return -1;
-    for (;;) {
-        if (cap - n < 1 << 15) {
-            char *nd = realloc(d, cap * 2);
-            if (!nd) { free(d); return -1; }
+    size_t cap = INGEST_PIECE, len = 0;
+    char *d = mem_resize(NULL, 0, cap);
+    RETURN_ERROR_IF(!d, e, ERR_NOMEM, "out of memory");
+    int rc = 0;
+    for (bool eof = false; !eof;) {
+        if (len == cap) {
+            char *nd = mem_resize(d, cap, cap * 2);
+            if (!nd) {
+                rc = err_set(e, ERR_NOMEM, "out of memory");
+                break;
+            }
             d = nd;
             cap *= 2;
         }
-        size_t r = fread(d + n, 1, cap - n, f);
-        n += r;
-        if (r == 0) break;
+        ssize_t r = read(fd, d + len, cap - len);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            rc = err_sys(e, ERR_IO, "cannot read events from %s", path);
+            break;
+        }
+        eof = r == 0;
+        len += (size_t)r;
+        if (len < cap && !eof) continue; /* a pipe gives little at a time */
+        size_t used = 0;
+        ingest_feed(g, d, len, eof, &used);
+        memmove(d, d + used, len - used);
+        len -= used;
     }
-    if (ferror(f)) { free(d); return -1; }
-    *out = d;
-    *len = n;
-    return 0;
+    mem_release(d, cap);
+    return rc;
 }
 
 enum { O_DATE = 300 };
@@ -94,28 +117,21 @@ int cmd_ingest(int argc, char **argv)
     config cfg;
     if (cli_load_config(&cs, &cfg) != 0) return EXIT_USAGE;
     const char *path = optind < argc ? argv[optind] : "-";
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    if (!f) {
+    int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
         fprintf(stderr, "ndpq ingest: cannot open events file %s\n", path);
         return EXIT_USAGE;
-    }
-    char *data = NULL;
-    size_t len = 0;
-    int rd = read_all(f, &data, &len);
-    if (f != stdin) fclose(f);
-    if (rd != 0) {
-        fprintf(stderr, "ndpq ingest: cannot read events from %s\n", path);
-        return EXIT_FAILED;
     }
     ingest g;
     err_t e = {0};
     if (ingest_open(&g, &cfg, &e) != 0) {
-        free(data);
+        if (fd != STDIN_FILENO) close(fd);
         log_error("ingest: %s", e.msg);
         return EXIT_FAILED;
     }
-    int rc = ingest_events(&g, data, len, &e);
-    free(data);
+    int rc = feed_all(&g, fd, path, &e);
+    if (fd != STDIN_FILENO) close(fd);
+    if (rc == 0) rc = ingest_settle(&g, &e);
     int code = finish(&g, "ingest", rc, &e);
     log_info("ingest: %llu processed, %llu quarantined, %llu duplicates, %llu ignored, %u errors, %u manifests",
              (unsigned long long)g.processed, (unsigned long long)g.quarantined,

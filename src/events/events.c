@@ -359,23 +359,31 @@ static int fast_doc(walk *w, const char **d, const char *end, const char *msgid,
     return emit_error(w, msgid, where, "%s", "unrecognised document (not an S3, SQS or EventBridge event)");
 }
 
-static int parse_stream(const char *data, size_t len, event_cb cb, void *ctx, bool fast)
+/* A document read up to the end of the piece may go on in the next one.
+ * jansson reports an error a few bytes short of what it looked at (a NUL,
+ * a UTF-8 sequence), so a failure that near the end waits as well: waiting
+ * costs only a second parse. */
+#define EVENTS_ERROR_SLACK 16
+
+static bool may_continue(size_t end, size_t len, bool eof) { return !eof && end >= len; }
+
+static int parse_stream(events_stream *st, const char *data, size_t len, bool eof, size_t *used, event_cb cb,
+                        void *ctx, bool fast)
 {
     walk w = {cb, ctx, 0, {0}};
     arena_init(&w.strs, 1 << 16);
     size_t pos = 0;
-    unsigned docno = 0;
     while (pos < len && !w.stop) {
         while (pos < len && (data[pos] == ' ' || data[pos] == '\t' || data[pos] == '\r' || data[pos] == '\n'))
             pos++;
         if (pos >= len) break;
-        docno++;
         char where[64];
-        snprintf(where, sizeof where, "document %u", docno);
+        snprintf(where, sizeof where, "document %u", st->docno + 1);
         const char *d[D_N];
         size_t n = fast ? evjson_check(data + pos, len - pos, DOC_KEYS, D_N, d) : 0;
         if (n) {
             /* jansson would read exactly this object and stop after it. */
+            st->docno++;
             fast_doc(&w, d, data + pos + n, NULL, where, 0);
             arena_reset(&w.strs);
             pos += n;
@@ -384,29 +392,47 @@ static int parse_stream(const char *data, size_t len, event_cb cb, void *ctx, bo
         json_error_t je;
         json_t *doc = json_loadb(data + pos, len - pos, JSON_DISABLE_EOF_CHECK | JSON_DECODE_ANY, &je);
         if (!doc) {
-            emit_error(&w, NULL, where, "invalid JSON: %s", je.text);
             /* Resume at the line after the bad document's first line, so a
              * truncated document never swallows a good one below it. */
             const char *nl = memchr(data + pos, '\n', len - pos);
+            if (may_continue(pos + (size_t)je.position + EVENTS_ERROR_SLACK, len, eof) || (!nl && !eof)) break;
+            st->docno++;
+            emit_error(&w, NULL, where, "invalid JSON: %s", je.text);
             pos = nl ? (size_t)(nl - data) + 1 : len;
             continue;
         }
+        if (may_continue(pos + (size_t)je.position, len, eof)) {
+            json_decref(doc);
+            break;
+        }
+        st->docno++;
         pos += (size_t)je.position;
         handle_doc(&w, doc, NULL, where, 0);
         json_decref(doc);
     }
     arena_free(&w.strs);
+    *used = pos;
     return w.stop;
+}
+
+int events_parse_part(events_stream *st, const char *data, size_t len, bool eof, size_t *used, event_cb cb,
+                      void *ctx)
+{
+    return parse_stream(st, data, len, eof, used, cb, ctx, true);
 }
 
 int events_parse(const char *data, size_t len, event_cb cb, void *ctx, err_t *e)
 {
     (void)e;
-    return parse_stream(data, len, cb, ctx, true);
+    events_stream st = {0};
+    size_t used;
+    return parse_stream(&st, data, len, true, &used, cb, ctx, true);
 }
 
 int events_parse_jansson(const char *data, size_t len, event_cb cb, void *ctx, err_t *e)
 {
     (void)e;
-    return parse_stream(data, len, cb, ctx, false);
+    events_stream st = {0};
+    size_t used;
+    return parse_stream(&st, data, len, true, &used, cb, ctx, false);
 }

@@ -34,6 +34,18 @@ typedef int (*event_cb)(void *ctx, const event_rec *r);
 /* Parses the whole stream; malformed documents are reported as EVENT_ERROR
  * records and parsing resumes at the next line. */
 int events_parse(const char *data, size_t len, event_cb cb, void *ctx, err_t *e);
+/* A stream handed over in pieces, so a large events file needs no more
+ * memory than a piece. */
+typedef struct {
+    unsigned docno; /* documents parsed so far */
+} events_stream;
+
+/* Parses the documents complete in data[0..len). One that reaches len may
+ * go on in the next piece, so it waits unless eof; *used is what was
+ * consumed, and the caller puts the rest in front of the next piece. A
+ * document larger than a piece needs a larger piece. */
+int events_parse_part(events_stream *st, const char *data, size_t len, bool eof, size_t *used, event_cb cb,
+                      void *ctx);
 /* The same with every document parsed by jansson: the reference that
  * events_parse's fast path (src/events/evjson) must match, for tests. */
 int events_parse_jansson(const char *data, size_t len, event_cb cb, void *ctx, err_t *e);

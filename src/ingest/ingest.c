@@ -327,6 +327,11 @@ int ingest_events(ingest *g, const char *data, size_t len, err_t *e)
     return ingest_settle(g, e);
 }
 
+void ingest_feed(ingest *g, const char *data, size_t len, bool eof, size_t *used)
+{
+    events_parse_part(&g->evs, data, len, eof, used, on_event, g);
+}
+
 /* Logs the batches claimed by a transaction that committed. */
 static void log_batches(const track_batch *bs, uint32_t n)
 {

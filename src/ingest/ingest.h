@@ -10,6 +10,7 @@
 #include "common/buf.h"
 #include "common/config.h"
 #include "common/err.h"
+#include "events/events.h"
 #include "store/store.h"
 #include "track/track.h"
 
@@ -38,6 +39,7 @@ typedef struct {
     uint32_t ntxn, captxn, txn_adds;
     char **moves;             /* keys to delete after commit (QUARANTINE_MODE=move) */
     uint32_t nmoves, capmoves;
+    events_stream evs;        /* the events document read so far */
     bool in_txn;
     bool owns;                /* store and tracking store opened by ingest_open */
 } ingest;
@@ -55,6 +57,9 @@ int ingest_settle(ingest *g, err_t *e);
  * touched and writes the manifests. Per-event failures are recorded in the
  * summary, not returned; -1 means the command itself failed. */
 int ingest_events(ingest *g, const char *data, size_t len, err_t *e);
+/* Tracks the events of one piece of an input read in pieces (see
+ * events_parse_part); ingest_settle follows the last. */
+void ingest_feed(ingest *g, const char *data, size_t len, bool eof, size_t *used);
 /* The orphan and age rules for every date with pending files; with a date,
  * also closes that date's partial batch. */
 int ingest_flush(ingest *g, const char *date, err_t *e);

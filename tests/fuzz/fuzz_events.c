@@ -114,8 +114,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(fast.len == ref.len && (fast.len == 0 || memcmp(fast.s, ref.s, fast.len) == 0),
                "fast path and jansson differ:\n--- fast\n%.*s--- jansson\n%.*s", (int)fast.len,
                fast.s ? fast.s : "", (int)ref.len, ref.s ? ref.s : "");
-    free(fast.s);
     free(ref.s);
+
+    /* In pieces (ndpq ingest reads a file a piece at a time): the same
+     * records. The piece size comes from the input, so it varies. */
+    trace parts = {0};
+    events_stream st = {0};
+    size_t piece = 1 + (size ? data[0] % 64 : 0), cap = piece, n = 0, off = 0;
+    char *d = malloc(cap);
+    for (bool eof = false; !eof;) {
+        if (n == cap) d = realloc(d, cap *= 2);
+        FUZZ_CHECK(d != NULL, "out of memory");
+        size_t r = cap - n < size - off ? cap - n : size - off;
+        memcpy(d + n, copy + off, r);
+        off += r;
+        n += r;
+        eof = r == 0;
+        size_t used = 0;
+        events_parse_part(&st, d, n, eof, &used, on_trace, &parts);
+        FUZZ_CHECK(used <= n, "events_parse_part used %zu of %zu bytes", used, n);
+        memmove(d, d + used, n - used);
+        n -= used;
+    }
+    free(d);
+    FUZZ_CHECK(parts.len == fast.len && (fast.len == 0 || memcmp(fast.s, parts.s, fast.len) == 0),
+               "whole and in pieces differ:\n--- whole\n%.*s--- pieces of %zu\n%.*s", (int)fast.len,
+               fast.s ? fast.s : "", piece, (int)parts.len, parts.s ? parts.s : "");
+    free(parts.s);
+    free(fast.s);
     free(copy);
 
     /* The key decoder on the raw input. */

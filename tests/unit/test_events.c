@@ -213,16 +213,56 @@ static int record(void *ctx, const event_rec *r)
     return 0;
 }
 
+/* The stream handed to events_parse_part in pieces, the way ndpq ingest
+ * reads a file or a pipe: reads of up to `read` bytes into a buffer of
+ * `piece`, parsed when it is full or at the end, the rest moved to the
+ * front, and the buffer doubled when a document fills it. */
+static void parse_in_pieces(const char *p, size_t len, size_t piece, size_t read, buf *out)
+{
+    events_stream st = {0};
+    size_t cap = piece, n = 0, off = 0;
+    char *d = malloc(cap);
+    for (bool eof = false; !eof;) {
+        if (n == cap) d = realloc(d, cap *= 2);
+        size_t r = cap - n < read ? cap - n : read;
+        if (r > len - off) r = len - off;
+        memcpy(d + n, p + off, r);
+        off += r;
+        n += r;
+        eof = r == 0;
+        if (n < cap && !eof) continue;
+        size_t used = 0;
+        events_parse_part(&st, d, n, eof, &used, record, out);
+        memmove(d, d + used, n - used);
+        n -= used;
+    }
+    free(d);
+}
+
+static bool same_text(const buf *a, const buf *b, const char *what, const char *an, const char *bn)
+{
+    bool same = a->len == b->len && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
+    if (!same) {
+        FAILF("%s: records differ\n%s:\n%.*s\n%s:\n%.*s", what, an, (int)(a->len < 1500 ? a->len : 1500),
+              (char *)a->data, bn, (int)(b->len < 1500 ? b->len : 1500), (char *)b->data);
+    }
+    return same;
+}
+
+/* The fast path against jansson, and in pieces against whole. */
 static bool same_records(const char *p, size_t len, const char *what)
 {
     buf a = {0}, b = {0};
     err_t e = {0};
     events_parse(p, len, record, &a, &e);
     events_parse_jansson(p, len, record, &b, &e);
-    bool same = a.len == b.len && (a.len == 0 || memcmp(a.data, b.data, a.len) == 0);
-    if (!same) {
-        FAILF("%s: records differ\nfast:\n%.*s\njansson:\n%.*s", what, (int)(a.len < 1500 ? a.len : 1500),
-              (char *)a.data, (int)(b.len < 1500 ? b.len : 1500), (char *)b.data);
+    bool same = same_text(&a, &b, what, "fast", "jansson");
+    static const size_t sizes[][2] = {{1, 1}, {7, 3}, {16, 16}, {64, 5}};
+    for (size_t i = 0; same && i < sizeof sizes / sizeof sizes[0]; i++) {
+        buf c = {0};
+        parse_in_pieces(p, len, sizes[i][0], sizes[i][1], &c);
+        same = same_text(&a, &c, what, "whole", "in pieces");
+        buf_free(&c);
     }
     buf_free(&a);
     buf_free(&b);
@@ -295,6 +335,12 @@ static void test_events_same_as_jansson(void)
     SAME("{\"a\":1}{\"Event\":\"s3:TestEvent\"} {\"b\":\"\\u0000\"}\n{\"Event\":\"s3:TestEvent\"}");
     SAME("{\"Event\":\"s3:TestEvent\"}\xff{\"Event\":\"s3:TestEvent\"}");
     SAME("{\"Event\":\"s3:TestEvent\"}12 {\"Event\":\"s3:TestEvent\"}");
+    /* Across pieces: pretty-printed documents, a number or a bad document
+     * cut by a piece's end, a last line without LF. */
+    SAME("{\n  \"Event\": \"s3:TestEvent\"\n}\n{\n  \"Records\": [\n  ]\n}\n");
+    SAME("123456789 {\"Event\":\"s3:TestEvent\"} 98765");
+    SAME("{\"Records\":[\n{\"Event\":\"s3:TestEvent\"}\n{\"Records\":[}\n{\"Event\":\"s3:TestEvent\"}");
+    SAME("{\"Event\":\"s3:TestEvent\"}\n{\"Event\":\"s3:Test");
 }
 
 /* The fuzz corpus, each document as it is and with random damage. */
