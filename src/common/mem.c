@@ -1,8 +1,10 @@
 #include "common/mem.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 static size_t huge_round(size_t n) { return (n + MEM_HUGE - 1) & ~(MEM_HUGE - 1); }
 
@@ -48,4 +50,29 @@ void mem_release(void *p, size_t cap)
 void *mem_zalloc(size_t n)
 {
     return n >= MEM_HUGE ? map(n) : calloc(1, n);
+}
+
+/* glibc puts its heap on transparent huge pages only when the environment
+ * says so at start (GLIBC_TUNABLES is read before main), and only the heap
+ * of its main arena: one arena makes the workers use it too. A job's
+ * thousands of column buffers then fault in 2 MiB at a time and miss the
+ * TLB less. */
+#define MEM_TUNABLES "glibc.malloc.hugetlb=1:glibc.malloc.arena_max=1"
+
+void mem_exec_huge_heap(char **argv)
+{
+    const char *t = getenv("GLIBC_TUNABLES");
+    /* Set already (by the first exec, or by the user, who may say =0); a
+     * preload (valgrind's) owns /proc/self/exe. */
+    if ((t && strstr(t, "glibc.malloc.hugetlb")) || getenv("LD_PRELOAD")) return;
+    char *old = t ? strdup(t) : NULL;
+    char v[4096];
+    int n = snprintf(v, sizeof v, "%s%s" MEM_TUNABLES, old ? old : "", old && *old ? ":" : "");
+    if (n > 0 && (size_t)n < sizeof v && setenv("GLIBC_TUNABLES", v, 1) == 0) {
+        execv("/proc/self/exe", argv);
+        /* Not re-executed: run as started, and leave children the same. */
+        if (old) setenv("GLIBC_TUNABLES", old, 1);
+        else unsetenv("GLIBC_TUNABLES");
+    }
+    free(old);
 }

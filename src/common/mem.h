@@ -16,4 +16,8 @@ void mem_release(void *p, size_t cap);
 /* calloc-like: n zeroed bytes. */
 void *mem_zalloc(size_t n);
 
+/* Re-executes the program (argv as main got it) with glibc's heap on huge
+ * pages, once; returns when that is done already, not wanted, or failed. */
+void mem_exec_huge_heap(char **argv);
+
 #endif

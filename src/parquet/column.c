@@ -94,11 +94,10 @@ static void go_plain(column *c)
 int column_put(column *c, const column_opts *o, uint32_t row, const uint8_t *p, uint32_t len, const uint64_t *hash)
 {
     if (c->n == c->cap) {
-        /* First at a page's most values (each costs at least 4 bytes of
-         * page_bytes): no regrowth and copies; pages never written stay
-         * untouched, so this costs address space, not memory. */
-        size_t most = o->page_bytes / 4 + 1 < o->page_rows ? o->page_bytes / 4 + 1 : o->page_rows;
-        uint32_t nc = c->cap ? c->cap * 2 : (uint32_t)(most > 256 ? most : 256);
+        /* Doubled until a page fits: once per column, as the arrays are
+         * kept. Sized at a page's most values at once, they were mostly
+         * untouched address space, which huge pages turn into memory. */
+        uint32_t nc = c->cap ? c->cap * 2 : 256;
         uint32_t *r = realloc(c->rows, nc * sizeof *r);
         if (!r) return -1;
         c->rows = r;
