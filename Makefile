@@ -1,6 +1,9 @@
 # ndpq build. Sources are found per layer; each folder is one layer.
 CC       ?= cc
-PKGS     := libzstd liblz4 snappy zlib jansson sqlite3 libcurl
+PKGS     := libzstd liblz4 snappy zlib jansson sqlite3
+# Headers only: workflow/alert opens libcurl when it first posts (dlopen),
+# so the other commands do not load its TLS and LDAP libraries at start.
+HDR_PKGS := libcurl
 VERSION  := 0.1.0
 GIT_HASH := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 BUILD    ?= build
@@ -16,11 +19,11 @@ WARN += -Wno-format-truncation
 LTO      ?= -flto=auto -ffat-lto-objects
 endif
 CFLAGS   ?= $(OPT) $(LTO) -g
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(HDR_PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(PKG_CFLAGS) -Isrc \
               -DNDPQ_VERSION='"$(VERSION)"' -DNDPQ_BUILD='"$(GIT_HASH)"' -MMD -MP
-LDLIBS   := $(PKG_LIBS) -lpthread -lm
+LDLIBS   := $(PKG_LIBS) -ldl -lpthread -lm
 
 LIB_SRC  := $(filter-out src/cli/main.c,$(wildcard src/*/*.c))
 CLI_SRC  := src/cli/main.c

@@ -1,8 +1,9 @@
 #include "workflow/alert.h"
 
 #include <curl/curl.h>
-#include <stdlib.h>
+#include <dlfcn.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <stdbool.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -41,34 +42,73 @@ static size_t discard(char *p, size_t s, size_t n, void *u)
     return s * n;
 }
 
+/* libcurl is opened when the first webhook is posted, not linked: with
+ * its TLS, LDAP and Kerberos libraries it took 14 of every process's 17 ms
+ * to start, and only the service's alerts use it. */
+static struct {
+    bool tried, ok;
+    CURLcode (*global_init)(long);
+    CURL *(*easy_init)(void);
+    CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+    CURLcode (*easy_perform)(CURL *);
+    CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+    void (*easy_cleanup)(CURL *);
+    const char *(*easy_strerror)(CURLcode);
+    struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+    void (*slist_free_all)(struct curl_slist *);
+} cu;
+
+static bool curl_load(void)
+{
+    if (cu.tried) return cu.ok;
+    cu.tried = true;
+    void *h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        log_warn("cannot post alerts: %s", dlerror());
+        return false;
+    }
+#define CURL_SYM(field, name) *(void **)&cu.field = dlsym(h, name)
+    CURL_SYM(global_init, "curl_global_init");
+    CURL_SYM(easy_init, "curl_easy_init");
+    CURL_SYM(easy_setopt, "curl_easy_setopt");
+    CURL_SYM(easy_perform, "curl_easy_perform");
+    CURL_SYM(easy_getinfo, "curl_easy_getinfo");
+    CURL_SYM(easy_cleanup, "curl_easy_cleanup");
+    CURL_SYM(easy_strerror, "curl_easy_strerror");
+    CURL_SYM(slist_append, "curl_slist_append");
+    CURL_SYM(slist_free_all, "curl_slist_free_all");
+#undef CURL_SYM
+    cu.ok = cu.global_init && cu.easy_init && cu.easy_setopt && cu.easy_perform && cu.easy_getinfo &&
+            cu.easy_cleanup && cu.easy_strerror && cu.slist_append && cu.slist_free_all;
+    if (!cu.ok) log_warn("cannot post alerts: libcurl.so.4 lacks a function ndpq uses");
+    else cu.global_init(CURL_GLOBAL_DEFAULT);
+    return cu.ok;
+}
+
 static void post_webhook(const char *url, const char *json)
 {
-    static int inited;
-    if (!inited) {
-        curl_global_init(CURL_GLOBAL_DEFAULT);
-        inited = 1;
-    }
+    if (!curl_load()) return;
     for (int attempt = 1; attempt <= 4; attempt++) {
-        CURL *c = curl_easy_init();
+        CURL *c = cu.easy_init();
         if (!c) return;
-        struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-        curl_easy_setopt(c, CURLOPT_URL, url);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
-        curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
-        curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-        CURLcode rc = curl_easy_perform(c);
+        struct curl_slist *h = cu.slist_append(NULL, "Content-Type: application/json");
+        cu.easy_setopt(c, CURLOPT_URL, url);
+        cu.easy_setopt(c, CURLOPT_POSTFIELDS, json);
+        cu.easy_setopt(c, CURLOPT_HTTPHEADER, h);
+        cu.easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+        cu.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        cu.easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+        CURLcode rc = cu.easy_perform(c);
         long status = 0;
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-        curl_slist_free_all(h);
-        curl_easy_cleanup(c);
+        cu.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        cu.slist_free_all(h);
+        cu.easy_cleanup(c);
         if (rc == CURLE_OK && status >= 200 && status < 300) {
             log_info("alert posted to %s (HTTP %ld)", url, status);
             return;
         }
         log_warn("alert POST to %s failed (attempt %d): %s, HTTP %ld", url, attempt,
-                 rc == CURLE_OK ? "bad status" : curl_easy_strerror(rc), status);
+                 rc == CURLE_OK ? "bad status" : cu.easy_strerror(rc), status);
         /* A 4xx other than 429 will not get better with retries. */
         if (rc == CURLE_OK && status >= 400 && status < 500 && status != 429) return;
         if (attempt < 4) {
