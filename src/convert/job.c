@@ -309,12 +309,12 @@ static void *worker_main(void *arg)
 
 /* Input bytes per row group; parts split between row groups, so a row group
  * never exceeds the part target. */
-static uint64_t chunk_target(const job *j)
+static reader_sizes chunk_sizes(const job *j)
 {
     uint64_t t = j->o->row_group_bytes, total = 0;
     if (!j->s->out_file && j->o->target_file_bytes < t) t = j->o->target_file_bytes;
     for (uint32_t i = 0; i < j->ninputs; i++) total += j->sizes[i];
-    return reader_split_bytes(total, t, j->o->threads > 0 ? (uint32_t)j->o->threads : 1, JOB_MIN_SPLIT);
+    return reader_split_sizes(total, t, j->o->threads > 0 ? (uint32_t)j->o->threads : 1, JOB_MIN_SPLIT);
 }
 
 static int run_inline(job *j, err_t *e)
@@ -571,7 +571,7 @@ int job_run(const job_opts *o, const job_spec *s, job_report *r)
             .uris = (const char *const *)j.uris, .paths = (const char *const *)j.paths,
         };
         r->files = j.ninputs;
-        rc = reader_plan(j.sizes, j.ninputs, chunk_target(&j), &j.splits, &j.nsplits, e);
+        rc = reader_plan(j.sizes, j.ninputs, chunk_sizes(&j), &j.splits, &j.nsplits, e);
         if (rc == 0) rc = o->threads <= 1 || j.nsplits <= 1 ? run_inline(&j, e) : run_threads(&j, e);
     }
     if (rc == 0) rc = finish(&j, e);

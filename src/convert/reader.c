@@ -17,15 +17,16 @@ void reader_plan_free(reader_split *s, uint32_t n)
     free(s);
 }
 
-uint64_t reader_split_bytes(uint64_t total, uint64_t target, uint32_t threads, uint64_t min_split)
+reader_sizes reader_split_sizes(uint64_t total, uint64_t target, uint32_t threads, uint64_t min_split)
 {
-    if (threads <= 1 || total == 0 || target == 0) return target;
-    /* No thread idles while another finishes a last, odd split. Splits only
-     * shrink from the target, so memory stays flat whatever the batch size. */
-    uint64_t k = (total + target - 1) / target;
-    uint64_t kn = (k + threads - 1) / threads * threads;
-    if (kn != k && total / kn < min_split) kn = k;
-    return (total + kn - 1) / kn;
+    reader_sizes z = {0, target, target};
+    if (threads <= 1 || total == 0 || target == 0) return z;
+    uint64_t round = target * threads, left = total % round;
+    z.full = total / round * threads;
+    if (left == 0) return z;
+    uint64_t share = (left + threads - 1) / threads;
+    z.last = share < min_split ? left : share;
+    return z;
 }
 
 static int add_part(reader_split *s, reader_part p, err_t *e)
@@ -38,7 +39,7 @@ static int add_part(reader_split *s, reader_part p, err_t *e)
     return 0;
 }
 
-int reader_plan(const uint64_t *sizes, uint32_t nfiles, uint64_t target, reader_split **out, uint32_t *n,
+int reader_plan(const uint64_t *sizes, uint32_t nfiles, reader_sizes z, reader_split **out, uint32_t *n,
                 err_t *e)
 {
     reader_split *s = NULL;
@@ -57,8 +58,8 @@ int reader_plan(const uint64_t *sizes, uint32_t nfiles, uint64_t target, reader_
                     }
                     s = nsp;
                 }
+                room = ns < z.full ? z.target : z.last;
                 memset(&s[ns++], 0, sizeof *s);
-                room = target;
             }
             uint64_t take = sizes[f] - pos < room ? sizes[f] - pos : room;
             reader_part p = {f, pos, pos + take, pos + take == sizes[f]};

@@ -25,12 +25,20 @@ typedef struct {
     uint64_t bytes;      /* planned input bytes */
 } reader_split;
 
-/* Bytes per split for total input bytes: target with one thread; with
- * several, equal splits in a multiple of the thread count (none smaller than
- * min_split just to make the count even), never larger than target. */
-uint64_t reader_split_bytes(uint64_t total, uint64_t target, uint32_t threads, uint64_t min_split);
-/* Plans splits of about target bytes over files of the given sizes. */
-int reader_plan(const uint64_t *sizes, uint32_t nfiles, uint64_t target, reader_split **out, uint32_t *n,
+/* How a batch is cut: `full` splits of target bytes, then splits of `last`
+ * bytes to the end. */
+typedef struct {
+    uint64_t full, target, last;
+} reader_sizes;
+
+/* Sizes for total input bytes: target-sized splits, in whole rounds of one
+ * per thread; what is left of the last round is shared equally by the
+ * threads (or kept whole when a share would be under min_split). No split
+ * is larger than target, whatever the batch size, so memory is the same
+ * for 200 MB as for 2 GB; and no thread idles while another ends alone. */
+reader_sizes reader_split_sizes(uint64_t total, uint64_t target, uint32_t threads, uint64_t min_split);
+/* Plans splits of those sizes over files of the given sizes. */
+int reader_plan(const uint64_t *sizes, uint32_t nfiles, reader_sizes z, reader_split **out, uint32_t *n,
                 err_t *e);
 void reader_plan_free(reader_split *s, uint32_t n);
 

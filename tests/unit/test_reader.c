@@ -7,45 +7,68 @@
 
 #define MiB ((uint64_t)1 << 20)
 
-static uint64_t splits_of(uint64_t total, uint64_t bytes) { return (total + bytes - 1) / bytes; }
-
-static void test_reader_split_bytes_one_thread_keeps_target(void)
+/* The splits reader_split_sizes makes of total bytes, as reader_plan cuts
+ * them: their count and the largest. */
+static uint64_t plan_count(uint64_t total, uint64_t target, uint32_t threads, uint64_t *largest)
 {
-    CHECK_EQ_U64(reader_split_bytes(200000000, 64 * MiB, 1, 8 * MiB), 64 * MiB);
-    CHECK_EQ_U64(reader_split_bytes(1, 64 * MiB, 1, 8 * MiB), 64 * MiB);
-    CHECK_EQ_U64(reader_split_bytes(0, 64 * MiB, 4, 8 * MiB), 64 * MiB);
+    reader_sizes z = reader_split_sizes(total, target, threads, 8 * MiB);
+    uint64_t n = 0, left = total;
+    *largest = 0;
+    while (left > 0) {
+        uint64_t b = n < z.full ? z.target : z.last;
+        if (b > left) b = left;
+        if (b > *largest) *largest = b;
+        left -= b;
+        n++;
+    }
+    return n;
 }
 
-static void test_reader_split_bytes_even_for_threads(void)
+static void test_reader_split_sizes_one_thread_keeps_target(void)
 {
-    /* 200 MB on 2 threads: 3 target-sized splits would leave one thread idle
-     * for the last; 4 equal ones keep both busy. */
-    uint64_t b = reader_split_bytes(200000000, 64 * MiB, 2, 8 * MiB);
-    CHECK_EQ_U64(splits_of(200000000, b), 4);
-    CHECK(b <= 64 * MiB);
-    /* Already a multiple: unchanged count. */
-    b = reader_split_bytes(128 * MiB, 64 * MiB, 2, 8 * MiB);
-    CHECK_EQ_U64(splits_of(128 * MiB, b), 2);
-    /* 3 threads, 7 target splits -> 9. */
-    b = reader_split_bytes(7 * 64 * MiB, 64 * MiB, 3, 8 * MiB);
-    CHECK_EQ_U64(splits_of(7 * 64 * MiB, b), 9);
-    /* A 2 GB batch: splits never grow past the target (flat memory). */
-    b = reader_split_bytes(2000000000, 64 * MiB, 2, 8 * MiB);
-    CHECK(b <= 64 * MiB);
-    CHECK_EQ_U64(splits_of(2000000000, b) % 2, 0);
+    uint64_t big;
+    CHECK_EQ_U64(plan_count(200000000, 64 * MiB, 1, &big), 3);
+    CHECK_EQ_U64(big, 64 * MiB);
+    CHECK_EQ_U64(plan_count(1, 64 * MiB, 1, &big), 1);
+    CHECK_EQ_U64(plan_count(0, 64 * MiB, 4, &big), 0);
 }
 
-static void test_reader_split_bytes_small_batches_stay_whole(void)
+static void test_reader_split_sizes_even_for_threads(void)
 {
+    uint64_t big;
+    /* 200 MB on 2 threads: one round of two 64 MiB splits, then the 65.8 MB
+     * left as two halves, so neither thread ends alone. */
+    CHECK_EQ_U64(plan_count(200000000, 64 * MiB, 2, &big), 4);
+    CHECK_EQ_U64(big, 64 * MiB);
+    reader_sizes z = reader_split_sizes(200000000, 64 * MiB, 2, 8 * MiB);
+    CHECK_EQ_U64(z.full, 2);
+    CHECK_EQ_U64(z.last, (200000000 - 128 * MiB + 1) / 2);
+    /* Already whole rounds: unchanged. */
+    CHECK_EQ_U64(plan_count(128 * MiB, 64 * MiB, 2, &big), 2);
+    /* 3 threads, 7 target splits: 6, then the seventh in three. */
+    CHECK_EQ_U64(plan_count(7 * 64 * MiB, 64 * MiB, 3, &big), 9);
+    /* A 2 GB batch: an even count, and its largest split is the 200 MB
+     * batch's (flat memory). */
+    uint64_t big200;
+    plan_count(200000000, 64 * MiB, 2, &big200);
+    CHECK_EQ_U64(plan_count(2000000000, 64 * MiB, 2, &big) % 2, 0);
+    CHECK_EQ_U64(big, big200);
+}
+
+static void test_reader_split_sizes_small_batches_stay_whole(void)
+{
+    uint64_t big;
     /* 10 MB on 2 threads would make 5 MB splits (< 8 MiB): one split. */
-    CHECK_EQ_U64(splits_of(10 * MiB, reader_split_bytes(10 * MiB, 64 * MiB, 2, 8 * MiB)), 1);
+    CHECK_EQ_U64(plan_count(10 * MiB, 64 * MiB, 2, &big), 1);
     /* 20 MiB: two 10 MiB splits. */
-    CHECK_EQ_U64(splits_of(20 * MiB, reader_split_bytes(20 * MiB, 64 * MiB, 2, 8 * MiB)), 2);
+    CHECK_EQ_U64(plan_count(20 * MiB, 64 * MiB, 2, &big), 2);
+    /* Two rounds and 6 MiB: the 6 MiB stays one split. */
+    CHECK_EQ_U64(plan_count(4 * 64 * MiB + 6 * MiB, 64 * MiB, 2, &big), 5);
 }
 
 void register_reader_tests(void)
 {
-    TEST_ADD(test_reader_split_bytes_one_thread_keeps_target);
-    TEST_ADD(test_reader_split_bytes_even_for_threads);
-    TEST_ADD(test_reader_split_bytes_small_batches_stay_whole);
+    TEST_ADD(test_reader_split_sizes_one_thread_keeps_target);
+    TEST_ADD(test_reader_split_sizes_even_for_threads);
+    TEST_ADD(test_reader_split_sizes_small_batches_stay_whole);
 }
