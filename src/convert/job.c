@@ -261,7 +261,7 @@ static int write_result(job *j, const reader_split *sp, worker_result *res, err_
         TRY(writer_add_chunk_parts(w, ch->col, &ch->meta, ch->dict_page.data, ch->dict_page.len, ch->pages.data,
                                    ch->pages.len, e));
     }
-    writer_start_writeback(w);
+    writer_sync_behind(w);
     j->part_in += res->bytes_in;
     /* Written: drop the pages now rather than keep a second set of buffers
      * per column around for reuse. Those of 2 MiB and more are unmapped
