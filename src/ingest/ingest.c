@@ -321,12 +321,6 @@ int ingest_settle(ingest *g, err_t *e)
     return ingest_write_manifests(g, e);
 }
 
-int ingest_events(ingest *g, const char *data, size_t len, err_t *e)
-{
-    events_parse(data, len, on_event, g, e);
-    return ingest_settle(g, e);
-}
-
 void ingest_feed(ingest *g, const char *data, size_t len, bool eof, size_t *used)
 {
     events_parse_part(&g->evs, data, len, eof, used, on_event, g);

@@ -50,16 +50,13 @@ void ingest_attach(ingest *g, const config *cfg, store *st, track *tr);
 void ingest_close(ingest *g);
 /* One object-created event, as the service's watcher sees it. */
 void ingest_object(ingest *g, const char *bucket, const char *key, int64_t size, const char *where);
-/* Commits tracked objects, then runs the rules for the dates they touched
- * and writes manifests (what ingest_events does after parsing). */
-int ingest_settle(ingest *g, err_t *e);
-/* Tracks the events of one input, then runs the rules for each date they
- * touched and writes the manifests. Per-event failures are recorded in the
- * summary, not returned; -1 means the command itself failed. */
-int ingest_events(ingest *g, const char *data, size_t len, err_t *e);
 /* Tracks the events of one piece of an input read in pieces (see
- * events_parse_part); ingest_settle follows the last. */
+ * events_parse_part). Per-event failures are recorded in the summary. */
 void ingest_feed(ingest *g, const char *data, size_t len, bool eof, size_t *used);
+/* After the last piece (and after ingest_object): commits tracked objects,
+ * runs the rules for the dates they touched and writes the manifests; -1
+ * means the command itself failed. */
+int ingest_settle(ingest *g, err_t *e);
 /* The orphan and age rules for every date with pending files; with a date,
  * also closes that date's partial batch. */
 int ingest_flush(ingest *g, const char *date, err_t *e);
