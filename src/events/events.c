@@ -421,18 +421,21 @@ int events_parse_part(events_stream *st, const char *data, size_t len, bool eof,
     return parse_stream(st, data, len, eof, used, cb, ctx, true);
 }
 
+static int parse_whole(const char *data, size_t len, event_cb cb, void *ctx, bool fast)
+{
+    events_stream st = {0};
+    size_t used;
+    return parse_stream(&st, data, len, true, &used, cb, ctx, fast);
+}
+
 int events_parse(const char *data, size_t len, event_cb cb, void *ctx, err_t *e)
 {
     (void)e;
-    events_stream st = {0};
-    size_t used;
-    return parse_stream(&st, data, len, true, &used, cb, ctx, true);
+    return parse_whole(data, len, cb, ctx, true);
 }
 
 int events_parse_jansson(const char *data, size_t len, event_cb cb, void *ctx, err_t *e)
 {
     (void)e;
-    events_stream st = {0};
-    size_t used;
-    return parse_stream(&st, data, len, true, &used, cb, ctx, false);
+    return parse_whole(data, len, cb, ctx, false);
 }

@@ -182,34 +182,39 @@ static int open_beneath(local_store *ls, const char *bucket, const char *key)
     }
 }
 
+/* The common case: a regular file in a folder opened beneath the bucket.
+ * Unsafe keys, symlinks, misses and errors answer false, and the caller
+ * takes the full path, which names the problem. */
+static bool stat_in_folder(local_store *ls, const char *bucket, const char *key, struct stat *st)
+{
+    if (!store_key_safe(key, strlen(key))) return false;
+    const char *slash = strrchr(key, '/');
+    int dfd = folder_dir(ls, bucket, key, slash ? (size_t)(slash - key) : 0);
+    return dfd >= 0 && fstatat(dfd, slash ? slash + 1 : key, st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st->st_mode);
+}
+
 static int l_stat(store *s, const char *bucket, const char *key, store_stat *out, err_t *e)
 {
     local_store *ls = (local_store *)s;
-    char p[PATH_MAX];
-    TRY(obj_path(ls, bucket, key, p, e));
     struct stat st;
-    /* A regular file in a folder opened beneath the bucket is the common
-     * case; symlinks, misses and errors take the full path below. */
-    const char *slash = strrchr(key, '/');
-    size_t dlen = slash ? (size_t)(slash - key) : 0;
-    int dfd = folder_dir(ls, bucket, key, dlen);
-    if (dfd >= 0 && fstatat(dfd, slash ? slash + 1 : key, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
-        goto found;
-    int fd = open_beneath(ls, bucket, key);
-    if (fd >= 0) {
-        int rc = fstat(fd, &st);
-        close(fd);
-        RETURN_SYSERR_IF(rc != 0, e, ERR_INPUT, "object %s", p);
-    } else if (fd == -2) {
-        TRY(check_inside(ls, bucket, p, e));
-        RETURN_SYSERR_IF(stat(p, &st) != 0, e, ERR_INPUT, "object %s not found", p);
-    } else if (errno == EXDEV || errno == ELOOP) {
-        return err_set(e, ERR_INPUT, "object %s resolves outside bucket %s", p, bucket);
-    } else {
-        return err_sys(e, ERR_INPUT, "object %s not found", p);
+    if (!stat_in_folder(ls, bucket, key, &st)) {
+        char p[PATH_MAX];
+        TRY(obj_path(ls, bucket, key, p, e));
+        int fd = open_beneath(ls, bucket, key);
+        if (fd >= 0) {
+            int rc = fstat(fd, &st);
+            close(fd);
+            RETURN_SYSERR_IF(rc != 0, e, ERR_INPUT, "object %s", p);
+        } else if (fd == -2) {
+            TRY(check_inside(ls, bucket, p, e));
+            RETURN_SYSERR_IF(stat(p, &st) != 0, e, ERR_INPUT, "object %s not found", p);
+        } else if (errno == EXDEV || errno == ELOOP) {
+            return err_set(e, ERR_INPUT, "object %s resolves outside bucket %s", p, bucket);
+        } else {
+            return err_sys(e, ERR_INPUT, "object %s not found", p);
+        }
+        RETURN_ERROR_IF(!S_ISREG(st.st_mode), e, ERR_INPUT, "object %s is not a regular file", p);
     }
-    RETURN_ERROR_IF(!S_ISREG(st.st_mode), e, ERR_INPUT, "object %s is not a regular file", p);
-found:
     out->size = st.st_size;
     out->mtime_us = (int64_t)st.st_mtim.tv_sec * 1000000 + st.st_mtim.tv_nsec / 1000;
     return 0;
