@@ -240,3 +240,21 @@ test('date_prefix: no valid date in the key → today\'s UTC date (NDPQ_FAKE_NOW
   // today's files are not orphans: nothing is batched
   assert.equal(sb.batches().length, 0)
 })
+
+test('tracking: a store made before the partial indexes is upgraded on open, and its pending files still batch', async t => {
+  const sb = sandbox(t, { env: { MAX_FILES_PER_MANIFEST: '2' } })
+  const a = sb.put(`in/${TODAY}-a.ndjson`)
+  const b = sb.put(`in/${TODAY}-b.ndjson`)
+  assertSummary(await sb.ingest([s3Event([a])]), 0, { processed: 1, manifests: 0 })
+  // The indexes of earlier versions: every file in both.
+  sb.sql('DROP INDEX files_pending; DROP INDEX files_quarantined; DROP INDEX files_by_batch;' +
+    ' CREATE INDEX files_status_date ON files(status, date_prefix, created_us);' +
+    ' CREATE INDEX files_batch ON files(batch_id);')
+  assertSummary(await sb.ingest([s3Event([b])]), 0, { processed: 1, manifests: 1 })
+  const idx = sb.sql("SELECT name FROM sqlite_master WHERE type='index' AND tbl_name='files' AND sql IS NOT NULL ORDER BY name")
+  assert.deepEqual(idx.map(r => r.name), ['files_by_batch', 'files_pending', 'files_quarantined'])
+  const [batch] = sb.batches()
+  assert.equal(batch.file_count, 2)
+  assert.deepEqual(sb.files().map(f => [f.key, f.status, f.batch_id]),
+    [[a.key, 'manifested', batch.batch_id], [b.key, 'manifested', batch.batch_id]])
+})
