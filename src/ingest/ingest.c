@@ -11,6 +11,7 @@
 #include "events/events.h"
 #include "ingest/batcher.h"
 #include "ingest/keyinfo.h"
+#include "ingest/prefetch.h"
 #include "ndjson/utf8.h"
 
 #define TXN_MAX_ADDS 10000
@@ -74,6 +75,7 @@ void ingest_attach(ingest *g, const config *cfg, store *st, track *tr)
 
 void ingest_close(ingest *g)
 {
+    prefetch_free(g->ahead);
     if (g->in_txn) g->tr->ops->rollback(g->tr);
     if (g->owns && g->tr) g->tr->ops->close(g->tr);
     if (g->owns && g->st) g->st->ops->close(g->st);
@@ -205,7 +207,8 @@ static int seen_before(ingest *g, const event_rec *r)
     return known;
 }
 
-static int on_object(ingest *g, const event_rec *r)
+/* pre: the object's stat looked up ahead (prefetch), or NULL. */
+static int on_object(ingest *g, const event_rec *r, const prefetch_rec *pre)
 {
     const config *c = g->cfg;
     char msg[1400];
@@ -221,11 +224,13 @@ static int on_object(ingest *g, const event_rec *r)
         return 0;
     }
     store_stat st;
-    if (g->st->ops->stat(g->st, r->bucket, r->key, &st, &e) != 0) {
+    bool looked = pre && pre->stat_rc != 1;
+    int src = looked ? pre->stat_rc : g->st->ops->stat(g->st, r->bucket, r->key, &st, &e);
+    if (src != 0) {
         /* A repeat is a no-op: the object may be gone (moved to
          * quarantine, cleaned up after completion). */
         if (seen_before(g, r) != 0) return 0;
-        snprintf(msg, sizeof msg, "object %s/%s: %s", r->bucket, r->key, e.msg);
+        snprintf(msg, sizeof msg, "object %s/%s: %s", r->bucket, r->key, looked ? pre->stat_msg : e.msg);
         add_error(g, r->message_id, r->where, msg);
         return 0;
     }
@@ -290,9 +295,8 @@ static int on_object(ingest *g, const event_rec *r)
     return 0;
 }
 
-static int on_event(void *ctx, const event_rec *r)
+static int track_event(ingest *g, const event_rec *r, const prefetch_rec *pre)
 {
-    ingest *g = ctx;
     switch (r->kind) {
     case EVENT_ERROR:
         add_error(g, r->message_id, r->where, r->message);
@@ -302,20 +306,42 @@ static int on_event(void *ctx, const event_rec *r)
         log_info("event %s ignored: %s", r->where, r->message);
         return 0;
     case EVENT_OBJECT:
-        return on_object(g, r);
+        return on_object(g, r, pre);
     }
     return 0;
+}
+
+static int on_event(void *ctx, const event_rec *r) { return track_event(ctx, r, NULL); }
+
+/* Queues the record for the look-ups ahead; one that cannot be queued
+ * fails alone (its message is retried). */
+static int queue_event(void *ctx, const event_rec *r)
+{
+    ingest *g = ctx;
+    if (prefetch_add(g->ahead, r) != 0) add_error(g, r->message_id, r->where, "out of memory");
+    return 0;
+}
+
+static void track_looked(ingest *g, const prefetch_rec *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) track_event(g, &v[i].r, &v[i]);
 }
 
 void ingest_object(ingest *g, const char *bucket, const char *key, int64_t size, const char *where)
 {
     event_rec r = {.kind = EVENT_OBJECT, .where = where, .bucket = bucket, .key = key, .size = size,
                    .event_name = "ObjectCreated:Put"};
-    on_object(g, &r);
+    on_object(g, &r, NULL);
 }
 
 int ingest_settle(ingest *g, err_t *e)
 {
+    if (g->ahead) {
+        const prefetch_rec *v;
+        size_t n;
+        prefetch_drain(g->ahead, &v, &n);
+        track_looked(g, v, n);
+    }
     txn_commit(g);
     for (uint32_t i = 0; i < g->ndates; i++) TRY(ingest_apply_rules(g, g->dates[i], false, e));
     return ingest_write_manifests(g, e);
@@ -323,7 +349,22 @@ int ingest_settle(ingest *g, err_t *e)
 
 void ingest_feed(ingest *g, const char *data, size_t len, bool eof, size_t *used)
 {
-    events_parse_part(&g->evs, data, len, eof, used, on_event, g);
+    if (!g->ahead) {
+        /* A second store handle: the helper thread's own. */
+        err_t e = {0};
+        store *st = g->st->ops->dup(g->st, &e);
+        g->ahead = st ? prefetch_new(st, g->cfg->input_bucket) : NULL;
+        if (st && !g->ahead) st->ops->close(st);
+    }
+    if (!g->ahead) {
+        events_parse_part(&g->evs, data, len, eof, used, on_event, g);
+        return;
+    }
+    events_parse_part(&g->evs, data, len, eof, used, queue_event, g);
+    const prefetch_rec *v;
+    size_t n;
+    prefetch_turn(g->ahead, &v, &n);
+    track_looked(g, v, n);
 }
 
 /* Logs the batches claimed by a transaction that committed. */

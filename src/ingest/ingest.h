@@ -40,6 +40,7 @@ typedef struct {
     char **moves;             /* keys to delete after commit (QUARANTINE_MODE=move) */
     uint32_t nmoves, capmoves;
     events_stream evs;        /* the events document read so far */
+    struct prefetch *ahead;   /* ingest_feed's object look-ups, a piece ahead */
     bool in_txn;
     bool owns;                /* store and tracking store opened by ingest_open */
 } ingest;

@@ -508,7 +508,9 @@ static void l_close(store *s)
     free(s);
 }
 
-static const store_ops LOCAL_OPS = {l_stat, l_put, l_put_many, l_copy, l_remove, l_uri, l_list, l_close};
+static store *l_dup(store *s, err_t *e) { return store_local_open(((local_store *)s)->root, e); }
+
+static const store_ops LOCAL_OPS = {l_stat, l_put, l_put_many, l_copy, l_remove, l_uri, l_list, l_dup, l_close};
 
 store *store_local_open(const char *root, err_t *e)
 {

@@ -43,6 +43,9 @@ typedef struct {
     int (*uri)(store *s, const char *bucket, const char *key, buf *out, err_t *e);
     /* Every object under prefix, in key order; skips dot-files and temp names. */
     int (*list)(store *s, const char *bucket, const char *prefix, store_list_cb cb, void *ctx, err_t *e);
+    /* Another handle to the same buckets, for another thread: a handle
+     * is used by one thread at a time. */
+    store *(*dup)(store *s, err_t *e);
     void (*close)(store *s);
 } store_ops;
 

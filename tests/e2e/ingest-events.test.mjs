@@ -127,34 +127,40 @@ test('events: ingest reads an EVENTS_FILE argument as well as stdin', async t =>
   assert.equal(sb.files().length, 2)
 })
 
-test('events: a 13 MB events file is read in 4 MiB pieces: documents across piece ends, pretty-printed ones, one larger than a piece and bad ones each count once, from a file and from stdin', async t => {
+test('events: a 13 MB events file is read in 4 MiB pieces: documents across piece ends, pretty-printed ones, one larger than a piece, bad ones and missing objects each count once, in order, from a file and from stdin', async t => {
   const sb = sandbox(t)
   const docs = []
-  const bad = [] // document numbers of the invalid ones
+  const errors = [] // [event, message pattern] in document order
   const objs = []
   for (let i = 0; i < 1500; i++) {
-    const o = sb.put(`big/${PAST}-f${i}.ndjson`)
-    objs.push(o)
+    // Every 13th object is missing: its stat fails on the look-up thread.
+    const missing = i % 13 === 6
+    const o = missing ? { key: `big/${PAST}-gone${i}.ndjson`, size: 8 } : sb.put(`big/${PAST}-f${i}.ndjson`)
+    if (!missing) objs.push(o)
     const ev = sqsEvent([{ messageId: `m-${i}`, body: s3Event([o]) }])
     // Padding of varying length moves the piece ends across documents.
     ev.Records[0].messageAttributes = { pad: { stringValue: 'x'.repeat(2000 + (i * 7919) % 9000), dataType: 'String' } }
     if (i === 700) ev.Records[0].messageAttributes.pad.stringValue = 'y'.repeat(5 << 20) // larger than a piece
     docs.push(i % 5 === 0 ? JSON.stringify(ev, null, 2) : JSON.stringify(ev))
-    if (i % 97 === 0) { docs.push('{"Records": [}'); bad.push(docs.length) }
+    if (missing) errors.push([`m-${i}`, new RegExp(`object input/big/${PAST}-gone${i}.ndjson: .*not found`)])
+    if (i % 97 === 0) { docs.push('{"Records": [}'); errors.push([`document ${docs.length}`, /invalid JSON/]) }
   }
   const text = docs.join('\n') + '\n'
   assert.ok(text.length > 12 << 20, `events file of ${text.length} bytes`)
   const file = path.join(sb.dir, 'events.json')
   fs.writeFileSync(file, text)
-  const r = await sb.run(['ingest', file])
-  assertSummary(r, 3, { processed: objs.length, errors: bad.length, duplicates: 0 })
-  assert.deepEqual(r.summary.errors.map(e => e.event), bad.map(n => `document ${n}`))
-  assert.ok(r.summary.errors.every(e => /invalid JSON/.test(e.message)), JSON.stringify(r.summary.errors[0]))
+  const check = (r, processed, duplicates) => {
+    assertSummary(r, 3, { processed, errors: errors.length, duplicates })
+    assert.equal(r.summary.errors.length, errors.length)
+    r.summary.errors.forEach((e, k) => {
+      assert.ok(e.event.includes(errors[k][0]), `error ${k}: ${e.event} names ${errors[k][0]}`)
+      assert.match(e.message, errors[k][1])
+    })
+  }
+  check(await sb.run(['ingest', file]), objs.length, 0)
   assert.deepEqual(sb.files().map(f => f.key).sort(), objs.map(o => o.key).sort())
   // The same stream through a pipe: every object a repeat, the same errors.
-  const r2 = await sb.ingest(text)
-  assertSummary(r2, 3, { processed: 0, errors: bad.length, duplicates: objs.length })
-  assert.deepEqual(r2.summary.errors.map(e => e.event), bad.map(n => `document ${n}`))
+  check(await sb.ingest(text), 0, objs.length)
 })
 
 test('events: empty input is a successful no-op (exit 0, zero counts, a report is still written)', async t => {

@@ -149,6 +149,7 @@ int main(int argc, char **argv)
     register_page_tests();
     register_reader_tests();
     register_events_tests();
+    register_prefetch_tests();
 
     int passed = 0, failed = 0;
     for (int i = 0; i < ntests; i++) {

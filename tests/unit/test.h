@@ -60,5 +60,6 @@ void register_manifest_tests(void);
 void register_page_tests(void);
 void register_reader_tests(void);
 void register_events_tests(void);
+void register_prefetch_tests(void);
 
 #endif
