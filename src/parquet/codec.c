@@ -135,3 +135,61 @@ int codec_compress(codec_ctx *x, const uint8_t *src, size_t n, buf *out, err_t *
     RETURN_ERROR_IF(!buf_ok(out), e, ERR_NOMEM, "out of memory compressing a page");
     return 0;
 }
+
+/* src as a snappy stream of literals only, cut at 64 KiB as snappy cuts its
+ * own: varint length, then per literal its tag, length - 1 and bytes. */
+static int snappy_store(const uint8_t *src, size_t n, buf *out, err_t *e)
+{
+    RETURN_ERROR_IF(n > UINT32_MAX, e, ERR_INPUT, "page too large for snappy");
+    RETURN_ERROR_IF(!buf_reserve(out, 5 + (n / 65536 + 1) * 3 + n), e, ERR_NOMEM,
+                    "out of memory compressing a page");
+    uint8_t *d = out->data + out->len;
+    for (uint32_t v = (uint32_t)n;; v >>= 7) {
+        if (v < 0x80) {
+            *d++ = (uint8_t)v;
+            break;
+        }
+        *d++ = (uint8_t)(v | 0x80);
+    }
+    for (size_t off = 0; off < n;) {
+        size_t k = n - off < 65536 ? n - off : 65536, l = k - 1;
+        if (l < 60) {
+            *d++ = (uint8_t)(l << 2);
+        } else if (l < 256) {
+            *d++ = 60 << 2;
+            *d++ = (uint8_t)l;
+        } else {
+            *d++ = 61 << 2;
+            *d++ = (uint8_t)l;
+            *d++ = (uint8_t)(l >> 8);
+        }
+        memcpy(d, src + off, k);
+        d += k;
+        off += k;
+    }
+    out->len = (size_t)(d - out->data);
+    return 0;
+}
+
+/* Smaller pages compress quickly enough: no gate. */
+#define CODEC_GATE_MIN 4096
+#define CODEC_GATE_FIRST_RUN 4
+#define CODEC_GATE_MAX_RUN 64
+
+int codec_compress_gated(codec_ctx *x, codec_gate *g, const uint8_t *src, size_t n, buf *out, err_t *e)
+{
+    if (!g || x->id != CODEC_SNAPPY || n < CODEC_GATE_MIN) return codec_compress(x, src, n, out, e);
+    if (g->skip) {
+        g->skip--;
+        return snappy_store(src, n, out, e);
+    }
+    size_t before = out->len;
+    TRY(codec_compress(x, src, n, out, e));
+    if (out->len - before > n - n / 8) {
+        g->run = !g->run ? CODEC_GATE_FIRST_RUN : g->run < CODEC_GATE_MAX_RUN ? g->run * 2 : g->run;
+        g->skip = g->run;
+    } else {
+        g->run = 0;
+    }
+    return 0;
+}

@@ -28,4 +28,16 @@ void codec_ctx_free(codec_ctx *x);
 /* Appends the compressed form of src to out. */
 int codec_compress(codec_ctx *x, const uint8_t *src, size_t n, buf *out, err_t *e);
 
+/* A column's pages that snappy shrinks by less than an eighth (random ids,
+ * hashes) cost its slowest work for little: after such a page, the next
+ * ones are stored as snappy literals (valid snappy, not compressed) without
+ * trying, for a run that doubles each time a retry confirms it. Other
+ * codecs always compress. Zero-initialized: compress. */
+typedef struct {
+    uint8_t skip;  /* pages still to store as literals */
+    uint8_t run;   /* the last run's length */
+} codec_gate;
+/* codec_compress through the column's gate (NULL: always compress). */
+int codec_compress_gated(codec_ctx *x, codec_gate *g, const uint8_t *src, size_t n, buf *out, err_t *e);
+
 #endif

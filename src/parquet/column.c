@@ -183,15 +183,17 @@ int column_flush(column *c, const column_opts *o, uint32_t row_end, codec_ctx *c
     RETURN_ERROR_IF(!buf_ok(&c->plain) || !buf_ok(&ps->body), e, ERR_NOMEM, "out of memory building a page");
     uint32_t nv = row_end - c->page_row0;
     if (dict_page) {
-        TRY(page_emit(&c->pages, &c->uncompressed, cx, ps, PQ_PAGE_DATA, nv, PQ_ENC_RLE_DICTIONARY, e));
+        /* Dictionary ids: small pages, whose compression varies from page to
+         * page, so no gate. */
+        TRY(page_emit(&c->pages, &c->uncompressed, cx, NULL, ps, PQ_PAGE_DATA, nv, PQ_ENC_RLE_DICTIONARY, e));
     } else if (ps->body.len <= COLUMN_HEADROOM) {
         uint8_t *body = c->plain.data + COLUMN_HEADROOM - ps->body.len;
         memcpy(body, ps->body.data, ps->body.len);
-        TRY(page_emit_body(&c->pages, &c->uncompressed, cx, ps, body, c->plain.len - (size_t)(body - c->plain.data),
+        TRY(page_emit_body(&c->pages, &c->uncompressed, cx, &c->gate, ps, body, c->plain.len - (size_t)(body - c->plain.data),
                            PQ_PAGE_DATA, nv, PQ_ENC_PLAIN, e));
     } else {
         buf_append(&ps->body, c->plain.data + COLUMN_HEADROOM, c->plain.len - COLUMN_HEADROOM);
-        TRY(page_emit(&c->pages, &c->uncompressed, cx, ps, PQ_PAGE_DATA, nv, PQ_ENC_PLAIN, e));
+        TRY(page_emit(&c->pages, &c->uncompressed, cx, &c->gate, ps, PQ_PAGE_DATA, nv, PQ_ENC_PLAIN, e));
     }
     c->page_row0 = row_end;
     c->n = 0;
@@ -219,7 +221,7 @@ int column_finish(column *c, const column_opts *o, uint32_t num_rows, codec_ctx 
             buf_append(&ps->body, c->d.vals[i].p, c->d.vals[i].len);
         }
         meta->dict_off = 0;
-        TRY(page_emit(dst, &meta->uncompressed, cx, ps, PQ_PAGE_DICTIONARY, c->d.n, PQ_ENC_PLAIN, e));
+        TRY(page_emit(dst, &meta->uncompressed, cx, NULL, ps, PQ_PAGE_DICTIONARY, c->d.n, PQ_ENC_PLAIN, e));
     }
     meta->data_off = (int64_t)(dst->len - start);
     RETURN_ERROR_IF(!buf_ok(dst), e, ERR_NOMEM, "out of memory");

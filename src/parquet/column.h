@@ -50,6 +50,7 @@ typedef struct {
     const uint8_t *stable_p; /* column_put_stable's last value and its id */
     uint32_t stable_len, stable_id;
     buf minv, maxv;      /* statistics */
+    codec_gate gate;     /* kept across row groups, like the data */
 } column;
 
 void column_init(column *c);

@@ -5,19 +5,19 @@
 #include "parquet/rle.h"
 #include "parquet/thrift.h"
 
-int page_emit(buf *dst, int64_t *uncompressed, codec_ctx *cx, page_scratch *s, int type, uint32_t num_values,
-              int encoding, err_t *e)
+int page_emit(buf *dst, int64_t *uncompressed, codec_ctx *cx, codec_gate *g, page_scratch *s, int type,
+              uint32_t num_values, int encoding, err_t *e)
 {
     RETURN_ERROR_IF(!buf_ok(&s->body), e, ERR_NOMEM, "out of memory building a page");
-    return page_emit_body(dst, uncompressed, cx, s, s->body.data, s->body.len, type, num_values, encoding, e);
+    return page_emit_body(dst, uncompressed, cx, g, s, s->body.data, s->body.len, type, num_values, encoding, e);
 }
 
-int page_emit_body(buf *dst, int64_t *uncompressed, codec_ctx *cx, page_scratch *s, const uint8_t *body,
-                   size_t body_len, int type, uint32_t num_values, int encoding, err_t *e)
+int page_emit_body(buf *dst, int64_t *uncompressed, codec_ctx *cx, codec_gate *g, page_scratch *s,
+                   const uint8_t *body, size_t body_len, int type, uint32_t num_values, int encoding, err_t *e)
 {
     RETURN_ERROR_IF(body_len > INT32_MAX, e, ERR_INPUT, "a page would exceed 2 GiB (value too large for Parquet)");
     buf_reset(&s->comp);
-    TRY(codec_compress(cx, body, body_len, &s->comp, e));
+    TRY(codec_compress_gated(cx, g, body, body_len, &s->comp, e));
     RETURN_ERROR_IF(s->comp.len > INT32_MAX, e, ERR_INPUT, "a compressed page would exceed 2 GiB");
 
     buf_reset(&s->header);
@@ -54,7 +54,7 @@ static int emit_page(buf *dst, pq_chunk *out, codec_ctx *cx, page_scratch *s, in
                      uint32_t num_values, int encoding, err_t *e)
 {
     size_t before = dst->len;
-    TRY(page_emit(dst, &out->uncompressed, cx, s, type, num_values, encoding, e));
+    TRY(page_emit(dst, &out->uncompressed, cx, NULL, s, type, num_values, encoding, e));
     out->len += (int64_t)(dst->len - before);
     return 0;
 }

@@ -55,13 +55,14 @@ int page_encode_nulls(uint32_t num_rows, codec_ctx *cx, page_scratch *s, buf *ds
 void page_scratch_free(page_scratch *s);
 
 /* Building blocks for writers that encode pages as values arrive. */
-/* Compresses s->body and appends header + compressed body to dst; adds the
- * uncompressed size (header + body) to *uncompressed. */
-int page_emit(buf *dst, int64_t *uncompressed, codec_ctx *cx, page_scratch *s, int type, uint32_t num_values,
-              int encoding, err_t *e);
+/* Compresses s->body (through the column's gate g, or NULL) and appends
+ * header + compressed body to dst; adds the uncompressed size (header +
+ * body) to *uncompressed. */
+int page_emit(buf *dst, int64_t *uncompressed, codec_ctx *cx, codec_gate *g, page_scratch *s, int type,
+              uint32_t num_values, int encoding, err_t *e);
 /* page_emit for a body held elsewhere (body_len bytes at body). */
-int page_emit_body(buf *dst, int64_t *uncompressed, codec_ctx *cx, page_scratch *s, const uint8_t *body,
-                   size_t body_len, int type, uint32_t num_values, int encoding, err_t *e);
+int page_emit_body(buf *dst, int64_t *uncompressed, codec_ctx *cx, codec_gate *g, page_scratch *s,
+                   const uint8_t *body, size_t body_len, int type, uint32_t num_values, int encoding, err_t *e);
 /* Appends v1 definition levels (length-prefixed) for rows [r0, r1), whose
  * values are at rows[0..n) (sorted). */
 void page_put_levels(buf *body, buf *scratch, const uint32_t *rows, uint32_t n, uint32_t r0, uint32_t r1);

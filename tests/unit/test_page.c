@@ -999,6 +999,84 @@ static void test_writer_abandoned(void)
     CHECK_EQ_INT(rmdir(dir), 0); /* nothing left in the directory */
 }
 
+
+/* ---- the snappy gate ---- */
+
+/* Stored page: varint length, then 64 KiB literals, each tag + length - 1. */
+static size_t stored_size(size_t n)
+{
+    size_t v = 1;
+    for (size_t x = n; x >= 0x80; x >>= 7) v++;
+    for (size_t off = 0; off < n; off += 65536) {
+        size_t l = (n - off < 65536 ? n - off : 65536) - 1;
+        v += (l < 60 ? 1 : l < 256 ? 2 : 3) + l + 1;
+    }
+    return v;
+}
+
+static void test_codec_gate(void)
+{
+    codec_ctx *cx = codec_ctx_new(CODEC_SNAPPY, 0);
+    if (!CHECK(cx != NULL)) return;
+    test_rng r;
+    test_rng_seed(&r, 7);
+    size_t n = 200000;
+    uint8_t *noise = malloc(n), *text = malloc(n), *back = malloc(n);
+    for (size_t i = 0; i < n; i++) noise[i] = (uint8_t)test_rng_next(&r);
+    for (size_t i = 0; i < n; i++) text[i] = (uint8_t)("abcabcabd"[i % 9]);
+    codec_gate g = {0};
+    buf out = {0};
+    err_t e = {0};
+    /* Random bytes: tried once, then stored for runs of 4, 8, 16, 32, 64,
+     * 64... with one try between runs. */
+    int runs[] = {4, 8, 16, 32, 64, 64};
+    size_t sizes[] = {1, 59, 60, 61, 256, 257, 65536, 65537, 131073, 200000};
+    int page = 0;
+    for (int k = 0; k < 6; k++) {
+        for (int i = 0; i <= runs[k]; i++, page++) {
+            size_t m = i == 0 ? n : sizes[page % 10] < 4096 ? 4096 + sizes[page % 10] : sizes[page % 10];
+            buf_reset(&out);
+            CHECK_EQ_INT(codec_compress_gated(cx, &g, noise, m, &out, &e), 0);
+            if (i > 0 && !CHECK_EQ_INT(out.len, stored_size(m))) FAILF("page %d of %zu bytes not stored", page, m);
+            CHECK(snappy_validate_compressed_buffer((const char *)out.data, out.len) == SNAPPY_OK);
+            CHECK(decompress(CODEC_SNAPPY, out.data, out.len, back, m) && memcmp(back, noise, m) == 0);
+        }
+    }
+    /* Text in the middle of a run is stored too; the next try compresses
+     * it and ends the runs. */
+    CHECK_EQ_INT(codec_compress_gated(cx, &g, noise, n, &out, &e), 0);
+    CHECK_EQ_INT(g.skip, 64);
+    buf_reset(&out);
+    CHECK_EQ_INT(codec_compress_gated(cx, &g, text, n, &out, &e), 0);
+    CHECK_EQ_INT(out.len, stored_size(n));
+    CHECK(decompress(CODEC_SNAPPY, out.data, out.len, back, n) && memcmp(back, text, n) == 0);
+    while (g.skip) CHECK_EQ_INT(codec_compress_gated(cx, &g, noise, n, &out, &e), 0);
+    for (int i = 0; i < 3; i++) {
+        buf_reset(&out);
+        CHECK_EQ_INT(codec_compress_gated(cx, &g, text, n, &out, &e), 0);
+        CHECK(out.len < n / 8);
+        CHECK(decompress(CODEC_SNAPPY, out.data, out.len, back, n) && memcmp(back, text, n) == 0);
+    }
+    CHECK_EQ_INT(g.run, 0);
+    /* Small pages and other codecs are always compressed. */
+    g = (codec_gate){.skip = 5, .run = 4};
+    buf_reset(&out);
+    CHECK_EQ_INT(codec_compress_gated(cx, &g, text, 4095, &out, &e), 0);
+    CHECK(out.len < 4095 / 8);
+    CHECK_EQ_INT(g.skip, 5);
+    codec_ctx *z = codec_ctx_new(CODEC_ZSTD, 0);
+    buf_reset(&out);
+    CHECK_EQ_INT(codec_compress_gated(z, &g, text, n, &out, &e), 0);
+    CHECK(out.len < n / 8);
+    CHECK_EQ_INT(g.skip, 5);
+    codec_ctx_free(z);
+    codec_ctx_free(cx);
+    buf_free(&out);
+    free(noise);
+    free(text);
+    free(back);
+}
+
 void register_page_tests(void)
 {
     TEST_ADD(test_page_levels_sparse_and_dense);
@@ -1009,6 +1087,7 @@ void register_page_tests(void)
     TEST_ADD(test_page_random_chunks);
     TEST_ADD(test_page_large_dictionary);
     TEST_ADD(test_page_nulls);
+    TEST_ADD(test_codec_gate);
     TEST_ADD(test_writer_file);
     TEST_ADD(test_writer_backfills_null_chunks);
     TEST_ADD(test_writer_abandoned);
