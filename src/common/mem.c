@@ -59,20 +59,28 @@ void *mem_zalloc(size_t n)
  * TLB less. */
 #define MEM_TUNABLES "glibc.malloc.hugetlb=1:glibc.malloc.arena_max=1"
 
-void mem_exec_huge_heap(char **argv)
+char *mem_huge_heap_env(void)
 {
     const char *t = getenv("GLIBC_TUNABLES");
     /* Set already (by the first exec, or by the user, who may say =0); a
      * preload (valgrind's) owns /proc/self/exe. */
-    if ((t && strstr(t, "glibc.malloc.hugetlb")) || getenv("LD_PRELOAD")) return;
-    char *old = t ? strdup(t) : NULL;
-    char v[4096];
-    int n = snprintf(v, sizeof v, "%s%s" MEM_TUNABLES, old ? old : "", old && *old ? ":" : "");
-    if (n > 0 && (size_t)n < sizeof v && setenv("GLIBC_TUNABLES", v, 1) == 0) {
+    if ((t && strstr(t, "glibc.malloc.hugetlb")) || getenv("LD_PRELOAD")) return NULL;
+    char *v = NULL;
+    if (asprintf(&v, "GLIBC_TUNABLES=%s%s" MEM_TUNABLES, t ? t : "", t && *t ? ":" : "") < 0) return NULL;
+    return v;
+}
+
+void mem_exec_huge_heap(char **argv)
+{
+    char *v = mem_huge_heap_env();
+    if (!v) return;
+    char *old = getenv("GLIBC_TUNABLES") ? strdup(getenv("GLIBC_TUNABLES")) : NULL;
+    if (setenv("GLIBC_TUNABLES", v + strlen("GLIBC_TUNABLES="), 1) == 0) {
         execv("/proc/self/exe", argv);
         /* Not re-executed: run as started, and leave children the same. */
         if (old) setenv("GLIBC_TUNABLES", old, 1);
         else unsetenv("GLIBC_TUNABLES");
     }
     free(old);
+    free(v);
 }

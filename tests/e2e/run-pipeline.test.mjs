@@ -7,8 +7,10 @@ import path from 'node:path'
 
 import {
   sandbox, assertExit, describeRun, makeRecords, assertOutputExactly, outputParquet, hiddenUnder,
-  readManifests, checkNoSharedFiles, walk, utcDate,
+  readManifests, checkNoSharedFiles, walk, utcDate, childEnv, BIN,
 } from './run-lib.mjs'
+import { STRACE } from './bad-lib.mjs'
+import { spawnCollect } from './spawn.mjs'
 
 const NOW = '2025-06-15T12:00:00'
 const TODAY = '2025-06-15'
@@ -274,4 +276,28 @@ test('pipeline: a batch\'s attempts count its job runs — a batch completed at 
   const st = await sb.status()
   assert.equal(st.batches[0].attempts, 1, `status --json: attempts of a batch completed at its first attempt (got ${st.batches[0].attempts})`)
   assert.equal((await sb.batch(b.batch_id)).attempts, 1, 'status --batch: attempts')
+})
+
+test('pipeline: a job starts with glibc\'s huge-page heap in its environment, so it does not execute itself again', async t => {
+  if (!STRACE) return t.skip('needs strace (to see every execve)')
+  const sb = sandbox(t, { fakeNow: NOW, env: { MAX_FILES_PER_MANIFEST: '2' } })
+  sb.putRecords(`in/${TODAY}-a.ndjson`, TODAY, 5)
+  sb.putRecords(`in/${TODAY}-b.ndjson`, TODAY, 5)
+  const log = path.join(sb.dir, 'execve.log')
+  const r = await spawnCollect(STRACE, ['-f', '-qq', '-v', '-s', '4096', '-e', 'trace=execve', '-e', 'signal=none', '-o', log, BIN, 'run', '--once'],
+    { env: childEnv(sb.env) })
+  assert.equal(r.code, 0, `ndpq run --once under strace\n${r.stderr}`)
+  const calls = fs.readFileSync(log, 'utf8').split('\n').filter(l => /execve\(/.test(l) && !/= -1/.test(l))
+  const jobs = calls.filter(l => l.includes('"convert"'))
+  assert.equal(jobs.length, 1, `one job, executed once:\n${calls.join('\n')}`)
+  assert.match(jobs[0], /GLIBC_TUNABLES=[^"]*glibc\.malloc\.hugetlb=1/, 'the job\'s environment')
+  assert.ok(!calls.some(l => l.includes('/proc/self/exe')), `no execution of /proc/self/exe:\n${calls.join('\n')}`)
+  assert.deepEqual(sb.batches().map(b => b.status), ['completed'])
+  // A convert started by hand does execute itself once for it.
+  const log2 = path.join(sb.dir, 'execve2.log')
+  const r2 = await spawnCollect(STRACE, ['-f', '-qq', '-v', '-s', '4096', '-e', 'trace=execve', '-e', 'signal=none', '-o', log2, BIN, 'convert',
+    sb.objectPath(`in/${TODAY}-a.ndjson`), '-o', path.join(sb.dir, 'one.parquet')], { env: childEnv({}) })
+  assert.equal(r2.code, 0, r2.stderr)
+  const calls2 = fs.readFileSync(log2, 'utf8').split('\n').filter(l => /execve\(/.test(l) && !/= -1/.test(l))
+  assert.equal(calls2.filter(l => l.includes('/proc/self/exe')).length, 1, calls2.join('\n'))
 })

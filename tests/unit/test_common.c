@@ -522,9 +522,38 @@ static void test_arena_stable_and_rollback(void)
     arena_free(&a);
 }
 
+
+/* The tunables a job is started with: added to the user's, never over a
+ * choice the user made, and none under a preload. */
+static void test_mem_huge_heap_env(void)
+{
+    char *t = getenv("GLIBC_TUNABLES") ? strdup(getenv("GLIBC_TUNABLES")) : NULL;
+    char *pre = getenv("LD_PRELOAD") ? strdup(getenv("LD_PRELOAD")) : NULL;
+    unsetenv("LD_PRELOAD");
+    unsetenv("GLIBC_TUNABLES");
+    char *v = mem_huge_heap_env();
+    CHECK_STR(v, "GLIBC_TUNABLES=glibc.malloc.hugetlb=1:glibc.malloc.arena_max=1");
+    free(v);
+    setenv("GLIBC_TUNABLES", "glibc.malloc.tcache_count=0", 1);
+    v = mem_huge_heap_env();
+    CHECK_STR(v, "GLIBC_TUNABLES=glibc.malloc.tcache_count=0:glibc.malloc.hugetlb=1:glibc.malloc.arena_max=1");
+    free(v);
+    setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=0", 1);
+    CHECK(mem_huge_heap_env() == NULL);
+    unsetenv("GLIBC_TUNABLES");
+    setenv("LD_PRELOAD", "x.so", 1);
+    CHECK(mem_huge_heap_env() == NULL);
+    unsetenv("LD_PRELOAD");
+    if (t) setenv("GLIBC_TUNABLES", t, 1);
+    if (pre) setenv("LD_PRELOAD", pre, 1);
+    free(t);
+    free(pre);
+}
+
 void register_common_tests(void)
 {
     TEST_ADD(test_bytes_eq_matches_memcmp);
+    TEST_ADD(test_mem_huge_heap_env);
     TEST_ADD(test_bytes_prefix_orders_like_memcmp);
     TEST_ADD(test_date_valid);
     TEST_ADD(test_date_find);
