@@ -46,6 +46,9 @@ typedef struct {
     int state;        /* 0 free, 1 queued, 2 taken, 3 done */
     int rc;
     err_t err;
+    bool tail;        /* a piece of the tail, cut when a worker takes the task */
+    bool empty;       /* the tail was all taken: nothing to write */
+    reader_split piece;
 } task;
 
 typedef struct {
@@ -60,6 +63,12 @@ typedef struct {
     uint32_t ninputs;       /* after dropping repeats */
     reader_split *splits;
     uint32_t nsplits;
+    /* What is left of the last round, cut as workers free up (see
+     * tail_piece); has_tail until it is all taken. */
+    reader_split tail;
+    bool has_tail;
+    uint64_t tail_max;      /* a piece's most bytes: the row-group size */
+    uint64_t *busy;         /* per worker: bytes of the split it converts, or 0 */
     schema sch;
     worker_env env;
     uint64_t *file_lines;   /* lines seen so far per input */
@@ -275,6 +284,47 @@ static int write_result(job *j, const reader_split *sp, worker_result *res, err_
     return 0;
 }
 
+/* Splits smaller than this are not made just to give every thread one. */
+#define JOB_MIN_SPLIT ((uint64_t)8 << 20)
+
+/* Bytes of the tail for worker me, free now: its share of all that is left
+ * to read, the others' unread input included, so that the threads end
+ * together however fast each went. Equal pieces cut in advance left one
+ * thread idle for up to a sixth of a job. */
+static uint64_t tail_piece(const job *j, uint32_t me)
+{
+    uint32_t n = (uint32_t)j->o->threads;
+    uint64_t left = j->tail.bytes;
+    for (uint32_t i = 0; i < n; i++) {
+        if (i == me || !j->busy[i]) continue;
+        uint64_t done = atomic_load_explicit(&j->workers[i].progress, memory_order_relaxed);
+        left += j->busy[i] > done ? j->busy[i] - done : 0;
+    }
+    uint64_t share = (left + n - 1) / n;
+    if (share < JOB_MIN_SPLIT) share = JOB_MIN_SPLIT;
+    if (share > j->tail_max) share = j->tail_max;
+    /* No crumb left for a row group of its own. */
+    if (j->tail.bytes <= j->tail_max && j->tail.bytes < share + JOB_MIN_SPLIT) share = UINT64_MAX;
+    return share;
+}
+
+/* Under the lock: cuts task t's piece of the tail for worker me. Non-zero
+ * when there is nothing to convert (the tail is taken, or out of memory). */
+static int take_tail(job *j, uint32_t me, task *t)
+{
+    if (!j->has_tail) {
+        t->empty = true;
+        return 1;
+    }
+    if (reader_split_take(&j->tail, tail_piece(j, me), &t->piece, &t->err) != 0) {
+        t->rc = -1;
+        return 1;
+    }
+    t->split = &t->piece;
+    if (j->tail.nparts == 0) j->has_tail = false;
+    return 0;
+}
+
 static void *worker_main(void *arg)
 {
     job *j = arg;
@@ -289,6 +339,13 @@ static void *worker_main(void *arg)
         if (j->next_take == j->next_submit) break;
         task *t = &j->tasks[j->next_take++ % j->ntasks];
         t->state = 2;
+        if (t->tail && take_tail(j, me, t) != 0) {
+            t->state = 3;
+            pthread_cond_broadcast(&j->done);
+            continue;
+        }
+        j->busy[me] = t->split->bytes;
+        atomic_store_explicit(&w->progress, 0, memory_order_relaxed);
         pthread_mutex_unlock(&j->mu);
         if (init != 0) {
             t->rc = -1;
@@ -297,6 +354,7 @@ static void *worker_main(void *arg)
             t->rc = worker_run(w, t->split, &t->res, &t->err);
         }
         pthread_mutex_lock(&j->mu);
+        j->busy[me] = 0;
         t->state = 3;
         pthread_cond_broadcast(&j->done);
     }
@@ -304,17 +362,26 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* Splits smaller than this are not made just to give every thread one. */
-#define JOB_MIN_SPLIT ((uint64_t)8 << 20)
-
 /* Input bytes per row group; parts split between row groups, so a row group
- * never exceeds the part target. */
-static reader_sizes chunk_sizes(const job *j)
+ * never exceeds the part target. With threads, what the last round shares
+ * is planned as one tail, which the workers cut as they free up. */
+static int plan(job *j, err_t *e)
 {
     uint64_t t = j->o->row_group_bytes, total = 0;
     if (!j->s->out_file && j->o->target_file_bytes < t) t = j->o->target_file_bytes;
     for (uint32_t i = 0; i < j->ninputs; i++) total += j->sizes[i];
-    return reader_split_sizes(total, t, j->o->threads > 0 ? (uint32_t)j->o->threads : 1, JOB_MIN_SPLIT);
+    uint32_t threads = j->o->threads > 0 ? (uint32_t)j->o->threads : 1;
+    reader_sizes z = reader_split_sizes(total, t, threads, JOB_MIN_SPLIT);
+    uint64_t left = total - z.full * z.target;
+    bool tail = threads > 1 && left > 0 && z.last < left;
+    if (tail) z.last = left;
+    TRY(reader_plan(j->sizes, j->ninputs, z, &j->splits, &j->nsplits, e));
+    if (tail && j->nsplits > 0) {
+        j->tail = j->splits[--j->nsplits];
+        j->has_tail = true;
+        j->tail_max = z.target;
+    }
+    return 0;
 }
 
 static int run_inline(job *j, err_t *e)
@@ -340,8 +407,9 @@ static int run_threads(job *j, err_t *e)
     j->ntasks = (uint32_t)n + 2;
     j->tasks = calloc(j->ntasks, sizeof *j->tasks);
     j->workers = calloc((size_t)n, sizeof *j->workers);
+    j->busy = calloc((size_t)n, sizeof *j->busy);
     pthread_t *th = calloc((size_t)n, sizeof *th);
-    if (!j->tasks || !j->workers || !th) {
+    if (!j->tasks || !j->workers || !j->busy || !th) {
         free(th);
         return err_set(e, ERR_NOMEM, "out of memory");
     }
@@ -359,15 +427,18 @@ static int run_threads(job *j, err_t *e)
         /* Keep every slot busy, then write the oldest chunk when it is done. */
         while (!eof && j->next_submit - next_write < j->ntasks) {
             task *t = &j->tasks[j->next_submit % j->ntasks];
-            if (j->next_submit >= j->nsplits) {
-                eof = true;
-                break;
-            }
-            t->split = &j->splits[j->next_submit];
             pthread_mutex_lock(&j->mu);
-            t->state = 1;
-            j->next_submit++;
-            pthread_cond_signal(&j->work);
+            /* The planned splits, then pieces of the tail while it lasts. */
+            bool planned = j->next_submit < j->nsplits;
+            eof = !planned && !j->has_tail;
+            if (!eof) {
+                t->split = planned ? &j->splits[j->next_submit] : NULL;
+                t->tail = !planned;
+                t->empty = false;
+                t->state = 1;
+                j->next_submit++;
+                pthread_cond_signal(&j->work);
+            }
             pthread_mutex_unlock(&j->mu);
         }
         if (rc != 0 || next_write == j->next_submit) break;
@@ -380,7 +451,7 @@ static int run_threads(job *j, err_t *e)
             rc = -1;
             break;
         }
-        rc = write_result(j, t->split, &t->res, e);
+        if (!t->empty) rc = write_result(j, t->split, &t->res, e);
         t->state = 0;
         next_write++;
     }
@@ -394,9 +465,13 @@ static int run_threads(job *j, err_t *e)
     free(th);
     for (int i = 0; i < n; i++)
         if (j->workers[i].env) worker_free(&j->workers[i]);
-    for (uint32_t i = 0; i < j->ntasks; i++) worker_result_free(&j->tasks[i].res);
+    for (uint32_t i = 0; i < j->ntasks; i++) {
+        worker_result_free(&j->tasks[i].res);
+        free(j->tasks[i].piece.parts);
+    }
     free(j->tasks);
     free(j->workers);
+    free(j->busy);
     pthread_cond_destroy(&j->work);
     pthread_cond_destroy(&j->done);
     pthread_mutex_destroy(&j->mu);
@@ -571,8 +646,8 @@ int job_run(const job_opts *o, const job_spec *s, job_report *r)
             .uris = (const char *const *)j.uris, .paths = (const char *const *)j.paths,
         };
         r->files = j.ninputs;
-        rc = reader_plan(j.sizes, j.ninputs, chunk_sizes(&j), &j.splits, &j.nsplits, e);
-        if (rc == 0) rc = o->threads <= 1 || j.nsplits <= 1 ? run_inline(&j, e) : run_threads(&j, e);
+        rc = plan(&j, e);
+        if (rc == 0) rc = o->threads <= 1 || (j.nsplits <= 1 && !j.has_tail) ? run_inline(&j, e) : run_threads(&j, e);
     }
     if (rc == 0) rc = finish(&j, e);
 
@@ -590,6 +665,7 @@ int job_run(const job_opts *o, const job_spec *s, job_report *r)
     if (s->input_root && j.root_fd >= 0) close(j.root_fd);
     free(j.uri_lens);
     reader_plan_free(j.splits, j.nsplits);
+    free(j.tail.parts);
     codec_ctx_free(j.cx);
     page_scratch_free(&j.ps);
     schema_free(&j.sch);

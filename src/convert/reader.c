@@ -76,6 +76,29 @@ int reader_plan(const uint64_t *sizes, uint32_t nfiles, reader_sizes z, reader_s
     return 0;
 }
 
+int reader_split_take(reader_split *rest, uint64_t bytes, reader_split *piece, err_t *e)
+{
+    piece->nparts = 0;
+    piece->bytes = 0;
+    uint32_t used = 0; /* whole parts of rest moved */
+    while (used < rest->nparts && piece->bytes < bytes) {
+        reader_part *p = &rest->parts[used];
+        uint64_t room = bytes - piece->bytes;
+        if (p->end - p->start <= room) {
+            TRY(add_part(piece, *p, e));
+            used++;
+            continue;
+        }
+        /* Cut the part: lines starting before the cut are the piece's. */
+        TRY(add_part(piece, (reader_part){p->file, p->start, p->start + room, false}, e));
+        p->start += room;
+    }
+    memmove(rest->parts, rest->parts + used, (rest->nparts - used) * sizeof *rest->parts);
+    rest->nparts -= used;
+    rest->bytes -= piece->bytes;
+    return 0;
+}
+
 static int fill(reader_lines *r, err_t *e)
 {
     /* Keep the unread tail, make room, read one block. */

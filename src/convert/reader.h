@@ -41,6 +41,9 @@ reader_sizes reader_split_sizes(uint64_t total, uint64_t target, uint32_t thread
 int reader_plan(const uint64_t *sizes, uint32_t nfiles, reader_sizes z, reader_split **out, uint32_t *n,
                 err_t *e);
 void reader_plan_free(reader_split *s, uint32_t n);
+/* Moves the first bytes of rest (all of it if fewer) into piece, whose
+ * parts it replaces: how a job cuts its tail as threads free up. */
+int reader_split_take(reader_split *rest, uint64_t bytes, reader_split *piece, err_t *e);
 
 /* Line iterator over one part. */
 typedef struct {

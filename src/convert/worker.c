@@ -236,6 +236,7 @@ int worker_run(worker *w, const reader_split *sp, worker_result *out, err_t *e)
     rowgroup_out_reset(&out->enc);
     out->nsamples = 0;
     out->records = out->corrupt = out->bytes_in = 0;
+    atomic_store_explicit(&w->progress, 0, memory_order_relaxed);
     out->replaced_ts = out->replaced_src = false;
     if (out->capseg < sp->nparts) {
         uint64_t *s = realloc(out->seg_lines, sp->nparts * sizeof *s);
@@ -262,6 +263,8 @@ int worker_run(worker *w, const reader_split *sp, worker_result *out, err_t *e)
             }
             if (len && line[len - 1] == '\r') len--;
             lineno++;
+            /* For the job's tail cuts: how far this split has got. */
+            atomic_store_explicit(&w->progress, out->bytes_in + rl.bytes, memory_order_relaxed);
             if (len > WORKER_MAX_LINE) {
                 rc = err_set(e, ERR_INPUT, "a line of %s is longer than 1 GiB", path);
                 break;

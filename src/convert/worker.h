@@ -4,6 +4,7 @@
 #define NDPQ_WORKER_H
 
 #include <stdbool.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "common/arena.h"
@@ -77,6 +78,7 @@ typedef struct {
     uint32_t fcap;
     uint64_t stamp;
     uint32_t corrupt_col;
+    _Atomic uint64_t progress;      /* input bytes of the split read so far */
 } worker;
 
 int worker_init(worker *w, const worker_env *env, err_t *e);

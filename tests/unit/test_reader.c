@@ -66,9 +66,59 @@ static void test_reader_split_sizes_small_batches_stay_whole(void)
     CHECK_EQ_U64(plan_count(4 * 64 * MiB + 6 * MiB, 64 * MiB, 2, &big), 5);
 }
 
+
+/* Cutting a tail in pieces: every byte of every file once, in order; a
+ * part cut in two keeps to_eof on its second half only; an empty file
+ * goes with the piece that reaches it. */
+static void test_reader_split_take(void)
+{
+    uint64_t sizes[] = {10 * MiB, 0, 30 * MiB, 5 * MiB};
+    reader_sizes z = {0, 64 * MiB, 64 * MiB};
+    reader_split *s = NULL;
+    uint32_t n = 0;
+    err_t e = {0};
+    if (!CHECK_EQ_INT(reader_plan(sizes, 4, z, &s, &n, &e), 0) || !CHECK_EQ_INT(n, 1)) return;
+    reader_split tail = s[0], piece = {0};
+    CHECK_EQ_U64(tail.bytes, 45 * MiB);
+    uint64_t want[] = {12 * MiB, 3 * MiB, 100 * MiB};
+    uint64_t got[] = {12 * MiB, 3 * MiB, 30 * MiB};
+    uint32_t file = 0;
+    uint64_t pos = 0;
+    for (int k = 0; k < 3; k++) {
+        CHECK_EQ_INT(reader_split_take(&tail, want[k], &piece, &e), 0);
+        CHECK_EQ_U64(piece.bytes, got[k]);
+        uint64_t sum = 0;
+        for (uint32_t i = 0; i < piece.nparts; i++) {
+            reader_part *p = &piece.parts[i];
+            if (pos == sizes[file] && p->file != file) {
+                file++;
+                pos = 0;
+            }
+            CHECK_EQ_INT(p->file, file);
+            CHECK_EQ_U64(p->start, pos);
+            CHECK(p->end >= p->start && p->end <= sizes[file]);
+            CHECK_EQ_INT(p->to_eof, p->end == sizes[file]);
+            sum += p->end - p->start;
+            pos = p->end;
+        }
+        CHECK_EQ_U64(sum, piece.bytes);
+        CHECK_EQ_U64(tail.bytes, 45 * MiB - (k == 0 ? 12 : k == 1 ? 15 : 45) * MiB);
+    }
+    CHECK_EQ_INT(file, 3);
+    CHECK_EQ_U64(pos, 5 * MiB);
+    CHECK_EQ_INT(tail.nparts, 0);
+    /* Nothing is left: a piece of nothing. */
+    CHECK_EQ_INT(reader_split_take(&tail, 1, &piece, &e), 0);
+    CHECK_EQ_INT(piece.nparts, 0);
+    free(piece.parts);
+    free(tail.parts);
+    free(s);
+}
+
 void register_reader_tests(void)
 {
     TEST_ADD(test_reader_split_sizes_one_thread_keeps_target);
     TEST_ADD(test_reader_split_sizes_even_for_threads);
     TEST_ADD(test_reader_split_sizes_small_batches_stay_whole);
+    TEST_ADD(test_reader_split_take);
 }
