@@ -28,46 +28,6 @@ static const char FLUSH_USAGE[] =
     "Applies the orphan (past dates) and age rules now; with --date D it also\n"
     "closes D's partial batch, even when D is today. Exit 0 ok, 1 failed, 2 usage.\n";
 
-/* Events are read and tracked a piece at a time, so memory stays the same
- * whatever the size of the events file; a piece grows only for a document
- * larger than it. The piece is reused: reading a 145 MB file whole cost a
- * fifth of a 100,000-event ingest in faults and zeroed pages. */
-#define INGEST_PIECE ((size_t)4 << 20)
-
-static int feed_all(ingest *g, int fd, const char *path, err_t *e)
-{
-    size_t cap = INGEST_PIECE, len = 0;
-    char *d = mem_resize(NULL, 0, cap);
-    RETURN_ERROR_IF(!d, e, ERR_NOMEM, "out of memory");
-    int rc = 0;
-    for (bool eof = false; !eof;) {
-        if (len == cap) {
-            char *nd = mem_resize(d, cap, cap * 2);
-            if (!nd) {
-                rc = err_set(e, ERR_NOMEM, "out of memory");
-                break;
-            }
-            d = nd;
-            cap *= 2;
-        }
-        ssize_t r = read(fd, d + len, cap - len);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) {
-            rc = err_sys(e, ERR_IO, "cannot read events from %s", path);
-            break;
-        }
-        eof = r == 0;
-        len += (size_t)r;
-        if (len < cap && !eof) continue; /* a pipe gives little at a time */
-        size_t used = 0;
-        ingest_feed(g, d, len, eof, &used);
-        memmove(d, d + used, len - used);
-        len -= used;
-    }
-    mem_release(d, cap);
-    return rc;
-}
-
 enum { O_DATE = 300 };
 
 static int parse_common(int c, cli_settings *cs, const char *cmd)
@@ -128,7 +88,7 @@ int cmd_ingest(int argc, char **argv)
         log_error("ingest: %s", e.msg);
         return EXIT_FAILED;
     }
-    int rc = feed_all(&g, fd, path, &e);
+    int rc = ingest_read(&g, fd, path, &e);
     if (fd != STDIN_FILENO) close(fd);
     if (rc == 0) rc = ingest_settle(&g, &e);
     int code = finish(&g, "ingest", rc, &e);

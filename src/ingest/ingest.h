@@ -40,7 +40,6 @@ typedef struct {
     char **moves;             /* keys to delete after commit (QUARANTINE_MODE=move) */
     uint32_t nmoves, capmoves;
     events_stream evs;        /* the events document read so far */
-    struct prefetch *ahead;   /* ingest_feed's object look-ups, a piece ahead */
     bool in_txn;
     bool owns;                /* store and tracking store opened by ingest_open */
 } ingest;
@@ -54,6 +53,10 @@ void ingest_object(ingest *g, const char *bucket, const char *key, int64_t size,
 /* Tracks the events of one piece of an input read in pieces (see
  * events_parse_part). Per-event failures are recorded in the summary. */
 void ingest_feed(ingest *g, const char *data, size_t len, bool eof, size_t *used);
+/* Reads fd (named path in errors) to its end and tracks its events: a
+ * helper thread reads, parses and looks the objects up a piece ahead
+ * (ingest/prefetch); -1 when reading fails. */
+int ingest_read(ingest *g, int fd, const char *path, err_t *e);
 /* After the last piece (and after ingest_object): commits tracked objects,
  * runs the rules for the dates they touched and writes the manifests; -1
  * means the command itself failed. */

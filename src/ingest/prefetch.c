@@ -1,92 +1,75 @@
 #include "ingest/prefetch.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/arena.h"
-
-/* Fewer records than this are looked up on the caller's thread: a thread
- * costs more than it saves. */
-#define PREFETCH_MIN_THREADED 64
+#include "common/mem.h"
 
 typedef struct {
     prefetch_rec *v;
     size_t n, cap;
     arena text;
+    bool oom;
 } piece;
 
+/* Two pieces: the thread fills one while the caller tracks the other. */
 struct prefetch {
     store *st;
-    char *bucket;
-    piece pieces[2];
-    int fill;        /* index of the piece being filled */
-    bool stale;      /* it holds records handed back: reset before filling */
-    bool inflight;   /* the other piece is looked up, or being looked up */
-    bool looking;    /* by the helper thread */
-    piece *looked;   /* what the helper thread looks up */
+    char *bucket, *path;
+    int fd;
+    size_t piece_bytes;
+    events_stream evs;
     pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    piece slots[2];
+    bool ready[2];   /* filled, not handed back yet */
+    int take;        /* the slot the caller takes next */
+    int held;        /* the slot the caller holds, or -1 */
+    bool started, done, stop;
+    int rc;
+    err_t err;
 };
 
-prefetch *prefetch_new(store *st, const char *bucket)
-{
-    prefetch *p = calloc(1, sizeof *p);
-    if (!p || !(p->bucket = strdup(bucket))) {
-        free(p);
-        return NULL;
-    }
-    p->st = st;
-    for (int i = 0; i < 2; i++) arena_init(&p->pieces[i].text, 64u << 10);
-    return p;
-}
-
-static const char *copy_str(piece *c, const char *s, bool *oom)
+static const char *copy_str(piece *c, const char *s)
 {
     if (!s) return NULL;
     size_t n = strlen(s) + 1;
     char *d = (char *)arena_alloc(&c->text, n);
     if (!d) {
-        *oom = true;
+        c->oom = true;
         return NULL;
     }
     return memcpy(d, s, n);
 }
 
-static void reset(piece *c)
+static int add_rec(void *ctx, const event_rec *r)
 {
-    c->n = 0;
-    arena_reset(&c->text);
-}
-
-/* The piece to fill held records handed back: they were tracked by now. */
-static void fresh(prefetch *p)
-{
-    if (p->stale) reset(&p->pieces[p->fill]);
-    p->stale = false;
-}
-
-int prefetch_add(prefetch *p, const event_rec *r)
-{
-    fresh(p);
-    piece *c = &p->pieces[p->fill];
+    piece *c = ctx;
     if (c->n == c->cap) {
         size_t nc = c->cap ? c->cap * 2 : 256;
         prefetch_rec *v = realloc(c->v, nc * sizeof *v);
-        if (!v) return -1;
+        if (!v) {
+            c->oom = true;
+            return -1;
+        }
         c->v = v;
         c->cap = nc;
     }
-    bool oom = false;
     prefetch_rec *x = &c->v[c->n];
     *x = (prefetch_rec){.r = *r, .stat_rc = 1};
-    x->r.message_id = copy_str(c, r->message_id, &oom);
-    x->r.where = copy_str(c, r->where, &oom);
-    x->r.bucket = copy_str(c, r->bucket, &oom);
-    x->r.key = copy_str(c, r->key, &oom);
-    x->r.event_name = copy_str(c, r->event_name, &oom);
-    x->r.message = copy_str(c, r->message, &oom);
-    if (oom) return -1;
+    x->r.message_id = copy_str(c, r->message_id);
+    x->r.where = copy_str(c, r->where);
+    x->r.bucket = copy_str(c, r->bucket);
+    x->r.key = copy_str(c, r->key);
+    x->r.event_name = copy_str(c, r->event_name);
+    x->r.message = copy_str(c, r->message);
+    if (c->oom) return -1;
     c->n++;
     return 0;
 }
@@ -98,62 +81,139 @@ static void look_up(prefetch *p, piece *c)
         if (x->r.kind != EVENT_OBJECT || strcmp(x->r.bucket, p->bucket) != 0) continue;
         err_t e = {0};
         x->stat_rc = p->st->ops->stat(p->st, x->r.bucket, x->r.key, &x->st, &e) == 0 ? 0 : -1;
-        if (x->stat_rc != 0) {
-            bool oom = false;
-            x->stat_msg = copy_str(c, e.msg, &oom);
-            if (oom) x->stat_rc = 1; /* the caller looks it up again */
-        }
+        if (x->stat_rc != 0 && !(x->stat_msg = copy_str(c, e.msg))) x->stat_rc = 1; /* looked up again */
     }
 }
 
-static void *look_main(void *arg)
+/* Parses a read piece into the next free slot and hands it over. */
+static int hand_over(prefetch *p, int *slot, const char *d, size_t len, bool eof, size_t *used)
+{
+    pthread_mutex_lock(&p->mu);
+    while (p->ready[*slot] && !p->stop) pthread_cond_wait(&p->cv, &p->mu);
+    bool stop = p->stop;
+    pthread_mutex_unlock(&p->mu);
+    if (stop) return 1;
+    piece *c = &p->slots[*slot];
+    c->n = 0;
+    c->oom = false;
+    arena_reset(&c->text);
+    events_parse_part(&p->evs, d, len, eof, used, add_rec, c);
+    if (c->oom) return -1;
+    if (c->n == 0) return 0;
+    look_up(p, c);
+    pthread_mutex_lock(&p->mu);
+    p->ready[*slot] = true;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    *slot ^= 1;
+    return 0;
+}
+
+static void *read_main(void *arg)
 {
     prefetch *p = arg;
-    look_up(p, p->looked);
+    size_t cap = p->piece_bytes, len = 0;
+    char *d = mem_resize(NULL, 0, cap);
+    int rc = d ? 0 : err_set(&p->err, ERR_NOMEM, "out of memory");
+    int slot = 0;
+    for (bool eof = false; rc == 0 && !eof;) {
+        if (len == cap) {
+            char *nd = mem_resize(d, cap, cap * 2);
+            if (!nd) {
+                rc = err_set(&p->err, ERR_NOMEM, "out of memory");
+                break;
+            }
+            d = nd;
+            cap *= 2;
+        }
+        ssize_t r = read(p->fd, d + len, cap - len);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            rc = err_sys(&p->err, ERR_IO, "cannot read events from %s", p->path);
+            break;
+        }
+        eof = r == 0;
+        len += (size_t)r;
+        if (len < cap && !eof) continue; /* a pipe gives little at a time */
+        size_t used = 0;
+        int h = hand_over(p, &slot, d, len, eof, &used);
+        if (h < 0) rc = err_set(&p->err, ERR_NOMEM, "out of memory reading events from %s", p->path);
+        if (h != 0) break;
+        memmove(d, d + used, len - used);
+        len -= used;
+    }
+    mem_release(d, cap);
+    pthread_mutex_lock(&p->mu);
+    p->done = true;
+    p->rc = rc;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
     return NULL;
 }
 
-void prefetch_turn(prefetch *p, const prefetch_rec **recs, size_t *n)
+prefetch *prefetch_start(store *st, const char *bucket, int fd, const char *path, size_t piece_bytes)
 {
-    fresh(p);
-    int f = p->fill;
-    piece *o = &p->pieces[!f];
-    bool had = p->inflight;
-    if (p->looking) pthread_join(p->th, NULL);
-    p->looking = false;
-    p->fill = !f;
-    p->stale = true;
-    p->inflight = p->pieces[f].n > 0;
-    if (p->inflight) {
-        p->looked = &p->pieces[f];
-        if (p->looked->n < PREFETCH_MIN_THREADED || pthread_create(&p->th, NULL, look_main, p) != 0)
-            look_up(p, &p->pieces[f]);
-        else
-            p->looking = true;
+    prefetch *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    p->bucket = strdup(bucket);
+    p->path = strdup(path);
+    p->st = st;
+    p->fd = fd;
+    p->piece_bytes = piece_bytes;
+    p->held = -1;
+    for (int i = 0; i < 2; i++) arena_init(&p->slots[i].text, 64u << 10);
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    if (!p->bucket || !p->path || pthread_create(&p->th, NULL, read_main, p) != 0) {
+        p->st = NULL; /* still the caller's */
+        prefetch_free(p);
+        return NULL;
     }
-    *recs = had ? o->v : NULL;
-    *n = had ? o->n : 0;
+    p->started = true;
+    return p;
 }
 
-void prefetch_drain(prefetch *p, const prefetch_rec **recs, size_t *n)
+int prefetch_next(prefetch *p, const prefetch_rec **recs, size_t *n, err_t *e)
 {
-    if (p->looking) pthread_join(p->th, NULL);
-    p->looking = false;
-    piece *o = &p->pieces[!p->fill];
-    *recs = p->inflight ? o->v : NULL;
-    *n = p->inflight ? o->n : 0;
-    p->inflight = false;
+    pthread_mutex_lock(&p->mu);
+    if (p->held >= 0) {
+        p->ready[p->held] = false; /* tracked: the thread may refill it */
+        p->held = -1;
+        pthread_cond_broadcast(&p->cv);
+    }
+    while (!p->ready[p->take] && !p->done) pthread_cond_wait(&p->cv, &p->mu);
+    int rc = 0;
+    *recs = NULL;
+    *n = 0;
+    if (p->ready[p->take]) {
+        p->held = p->take;
+        p->take ^= 1;
+        *recs = p->slots[p->held].v;
+        *n = p->slots[p->held].n;
+    } else if (p->rc != 0) {
+        *e = p->err;
+        rc = -1;
+    }
+    pthread_mutex_unlock(&p->mu);
+    return rc;
 }
 
 void prefetch_free(prefetch *p)
 {
     if (!p) return;
-    if (p->looking) pthread_join(p->th, NULL);
+    pthread_mutex_lock(&p->mu);
+    p->stop = true;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    if (p->started) pthread_join(p->th, NULL);
     for (int i = 0; i < 2; i++) {
-        free(p->pieces[i].v);
-        arena_free(&p->pieces[i].text);
+        free(p->slots[i].v);
+        arena_free(&p->slots[i].text);
     }
     if (p->st) p->st->ops->close(p->st);
+    pthread_cond_destroy(&p->cv);
+    pthread_mutex_destroy(&p->mu);
     free(p->bucket);
+    free(p->path);
     free(p);
 }

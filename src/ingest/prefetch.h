@@ -1,12 +1,13 @@
-/* prefetch: the object look-ups (stat) of one piece of events run on a
- * helper thread while the main thread tracks the piece before, so ingest's
- * two costs, the stats and SQLite, overlap. The records are copied out of
- * their piece, which the reader reuses. */
+/* prefetch: a helper thread reads the events, parses them and looks their
+ * objects up (stat), a piece at a time, while the caller's thread tracks
+ * the piece before in SQLite: ingest's costs overlap. Records are handed
+ * over in document order, copied out of the piece, which is reused. */
 #ifndef NDPQ_PREFETCH_H
 #define NDPQ_PREFETCH_H
 
 #include <stddef.h>
 
+#include "common/err.h"
 #include "events/events.h"
 #include "store/store.h"
 
@@ -19,17 +20,17 @@ typedef struct {
 
 typedef struct prefetch prefetch;
 
-/* st: a store handle the helper thread alone uses (closed by
- * prefetch_free); only objects of bucket are looked up. NULL on OOM. */
-prefetch *prefetch_new(store *st, const char *bucket);
-/* Copies r into the piece being filled; -1 on OOM (r is not queued). */
-int prefetch_add(prefetch *p, const event_rec *r);
-/* Ends the piece being filled and starts its look-ups; hands back the
- * piece before it, looked up (n = 0 when there is none). Records handed
- * back stay valid until the next call. */
-void prefetch_turn(prefetch *p, const prefetch_rec **recs, size_t *n);
-/* Waits for the piece being looked up and hands it back (n = 0 if none). */
-void prefetch_drain(prefetch *p, const prefetch_rec **recs, size_t *n);
+/* Reads fd (named path in errors) in pieces of piece_bytes (more for a
+ * larger document). st: a store handle for the thread alone, closed by
+ * prefetch_free; only objects of bucket are looked up. NULL when the
+ * thread cannot start (st is then still the caller's). */
+prefetch *prefetch_start(store *st, const char *bucket, int fd, const char *path, size_t piece_bytes);
+/* The next piece's records, valid until the next call; n = 0 at the end.
+ * -1 when reading failed (or memory ran out), after every record read
+ * before the failure was handed over. */
+int prefetch_next(prefetch *p, const prefetch_rec **recs, size_t *n, err_t *e);
+/* Stops the thread and frees everything. A thread waiting in read() stops
+ * when that read returns: the caller ends early only on an fd that ends. */
 void prefetch_free(prefetch *p);
 
 #endif

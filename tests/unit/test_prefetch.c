@@ -1,10 +1,14 @@
-/* prefetch: pieces come back in order, one turn late, each object looked up
- * once by a fake store, with its answer; records outlive their source. */
+/* prefetch: events read on the helper thread come back in document order,
+ * in pieces, each object looked up once by a fake store with its answer;
+ * a read that fails is reported after what was read before it. */
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "common/buf.h"
 #include "ingest/prefetch.h"
 #include "test.h"
 
@@ -32,97 +36,134 @@ static void f_close(store *s) { ((fake_store *)s)->closed++; }
 
 static const store_ops FAKE_OPS = {.stat = f_stat, .close = f_close};
 
-/* Record i of piece p: every 7th is missing, every 5th is of another
- * bucket, every 11th is not an object. */
-static void make_rec(int p, int i, char *key, size_t cap, event_rec *r)
+/* Document i: an object of bucket input (every 5th of another bucket,
+ * every 7th missing), or every 11th a broken document. */
+static void put_doc(buf *b, int i)
 {
-    snprintf(key, cap, "in/p%d-%d%s.ndjson", p, i, i % 7 == 3 ? "-missing" : "");
-    *r = (event_rec){.kind = i % 11 == 10 ? EVENT_IGNORED : EVENT_OBJECT, .where = key,
-                     .bucket = i % 5 == 4 ? "other" : "input", .key = key, .size = i};
+    if (i % 11 == 10) {
+        buf_appendf(b, "{\"Records\": [}\n");
+        return;
+    }
+    buf_appendf(b, "{\"Records\":[{\"eventSource\":\"aws:s3\",\"eventName\":\"ObjectCreated:Put\",\"s3\":"
+                   "{\"bucket\":{\"name\":\"%s\"},\"object\":{\"key\":\"in/f%d%s.ndjson\",\"size\":%d}}}]}\n",
+                i % 5 == 4 ? "other" : "input", i, i % 7 == 3 ? "-missing" : "", i);
 }
 
-static void check_piece(int p, int n, const prefetch_rec *v, size_t got)
+static void check_rec(const prefetch_rec *x, int i)
 {
-    if (!CHECK_EQ_INT(got, n)) return;
-    for (int i = 0; i < n; i++) {
-        char key[64];
-        event_rec r;
-        make_rec(p, i, key, sizeof key, &r);
-        const prefetch_rec *x = &v[i];
-        CHECK_STR(x->r.key, key);
-        CHECK_STR(x->r.where, key);
-        CHECK_EQ_INT(x->r.size, i);
-        CHECK_EQ_INT(x->r.kind, r.kind);
-        if (r.kind != EVENT_OBJECT || strcmp(r.bucket, "input") != 0) {
-            CHECK_EQ_INT(x->stat_rc, 1);
-        } else if (strstr(key, "missing")) {
-            CHECK_EQ_INT(x->stat_rc, -1);
-            char want[128];
-            snprintf(want, sizeof want, "object %s not found", key);
-            CHECK_STR(x->stat_msg, want);
-        } else {
-            CHECK_EQ_INT(x->stat_rc, 0);
-            CHECK_EQ_INT(x->st.size, strlen(key));
-        }
+    char key[64];
+    snprintf(key, sizeof key, "in/f%d%s.ndjson", i, i % 7 == 3 ? "-missing" : "");
+    if (i % 11 == 10) {
+        CHECK_EQ_INT(x->r.kind, EVENT_ERROR);
+        CHECK_EQ_INT(x->stat_rc, 1);
+        return;
+    }
+    CHECK_EQ_INT(x->r.kind, EVENT_OBJECT);
+    CHECK_STR(x->r.key, key);
+    CHECK_EQ_INT(x->r.size, i);
+    if (i % 5 == 4) {
+        CHECK_EQ_INT(x->stat_rc, 1);
+    } else if (i % 7 == 3) {
+        char want[128];
+        snprintf(want, sizeof want, "object %s not found", key);
+        CHECK_EQ_INT(x->stat_rc, -1);
+        CHECK_STR(x->stat_msg, want);
+    } else {
+        CHECK_EQ_INT(x->stat_rc, 0);
+        CHECK_EQ_INT(x->st.size, strlen(key));
     }
 }
 
-/* Pieces of sizes[k] records; expected look-ups counted alongside. */
-static void run_pieces(const int *sizes, int np)
+/* ndocs documents through a file read in pieces of piece bytes. */
+static void run_docs(int ndocs, size_t piece)
 {
-    fake_store f = {.base = {&FAKE_OPS}, .mu = PTHREAD_MUTEX_INITIALIZER};
-    prefetch *p = prefetch_new(&f.base, "input");
-    if (!CHECK(p != NULL)) return;
+    buf text = {0};
     int want_calls = 0;
-    for (int k = 0; k < np; k++) {
-        for (int i = 0; i < sizes[k]; i++) {
-            char key[64];
-            event_rec r;
-            make_rec(k, i, key, sizeof key, &r);
-            CHECK_EQ_INT(prefetch_add(p, &r), 0);
-            memset(key, 'x', sizeof key - 1); /* the reader reuses its piece */
-            if (r.kind == EVENT_OBJECT && i % 5 != 4) want_calls++;
-        }
+    for (int i = 0; i < ndocs; i++) {
+        put_doc(&text, i);
+        if (i % 11 != 10 && i % 5 != 4) want_calls++;
+    }
+    char path[] = "/tmp/ndpq-prefetch-XXXXXX";
+    int fd = mkstemp(path);
+    if (!CHECK(fd >= 0)) return;
+    unlink(path);
+    CHECK_EQ_INT(write(fd, text.data, text.len), (long long)text.len);
+    lseek(fd, 0, SEEK_SET);
+    fake_store f = {.base = {&FAKE_OPS}, .mu = PTHREAD_MUTEX_INITIALIZER};
+    prefetch *p = prefetch_start(&f.base, "input", fd, path, piece);
+    if (CHECK(p != NULL)) {
+        int i = 0, pieces = 0;
         const prefetch_rec *v;
         size_t n;
-        prefetch_turn(p, &v, &n);
-        /* The piece before comes back now, if it had records. */
-        if (k == 0 || sizes[k - 1] == 0)
-            CHECK_EQ_INT(n, 0);
-        else
-            check_piece(k - 1, sizes[k - 1], v, n);
-    }
-    const prefetch_rec *v;
-    size_t n;
-    prefetch_drain(p, &v, &n);
-    if (np && sizes[np - 1])
-        check_piece(np - 1, sizes[np - 1], v, n);
-    else
+        err_t e = {0};
+        while (CHECK_EQ_INT(prefetch_next(p, &v, &n, &e), 0) && n > 0) {
+            pieces++;
+            for (size_t k = 0; k < n; k++) check_rec(&v[k], i++);
+        }
+        CHECK_EQ_INT(i, ndocs);
+        if (piece < text.len / 4) CHECK(pieces > 4);
+        CHECK_EQ_INT(prefetch_next(p, &v, &n, &e), 0);
         CHECK_EQ_INT(n, 0);
-    prefetch_drain(p, &v, &n);
-    CHECK_EQ_INT(n, 0);
-    prefetch_free(p);
-    CHECK_EQ_INT(f.calls, want_calls);
-    CHECK_EQ_INT(f.closed, 1);
+        prefetch_free(p);
+        CHECK_EQ_INT(f.calls, want_calls);
+        CHECK_EQ_INT(f.closed, 1);
+    }
+    close(fd);
+    buf_free(&text);
 }
 
 static void prefetch_pieces_in_order(void)
 {
-    int sizes[] = {300, 1000, 5, 64, 63, 2000};
-    run_pieces(sizes, 6);
+    run_docs(3000, 4096);
+    run_docs(3000, 1 << 20);
+    run_docs(1, 4096);
+    run_docs(0, 4096);
 }
 
-static void prefetch_empty_pieces(void)
+/* A directory cannot be read: the error names the path. */
+static void prefetch_read_error(void)
 {
-    int sizes[] = {0, 200, 0, 0, 10, 0};
-    run_pieces(sizes, 6);
-    run_pieces(sizes, 0);
-    int one[] = {500};
-    run_pieces(one, 1);
+    int fd = open("/", O_RDONLY | O_DIRECTORY);
+    if (!CHECK(fd >= 0)) return;
+    fake_store f = {.base = {&FAKE_OPS}, .mu = PTHREAD_MUTEX_INITIALIZER};
+    prefetch *p = prefetch_start(&f.base, "input", fd, "the-root", 4096);
+    if (CHECK(p != NULL)) {
+        const prefetch_rec *v;
+        size_t n;
+        err_t e = {0};
+        CHECK_EQ_INT(prefetch_next(p, &v, &n, &e), -1);
+        CHECK(strstr(e.msg, "cannot read events from the-root") != NULL);
+        prefetch_free(p);
+    }
+    close(fd);
+}
+
+/* Freed while the thread waits for a free slot (both are full: the data
+ * written fills more than two pieces): it stops. */
+static void prefetch_free_early(void)
+{
+    buf text = {0};
+    for (int i = 0; i < 2000; i++) put_doc(&text, i);
+    int fds[2];
+    if (!CHECK(pipe(fds) == 0)) return;
+    fake_store f = {.base = {&FAKE_OPS}, .mu = PTHREAD_MUTEX_INITIALIZER};
+    prefetch *p = prefetch_start(&f.base, "input", fds[0], "pipe", 4096);
+    CHECK_EQ_INT(write(fds[1], text.data, 60000), 60000);
+    const prefetch_rec *v;
+    size_t n;
+    err_t e = {0};
+    CHECK_EQ_INT(prefetch_next(p, &v, &n, &e), 0);
+    CHECK(n > 0);
+    prefetch_free(p); /* the writer end is still open: no EOF came */
+    CHECK_EQ_INT(f.closed, 1);
+    close(fds[0]);
+    close(fds[1]);
+    buf_free(&text);
 }
 
 void register_prefetch_tests(void)
 {
     TEST_ADD(prefetch_pieces_in_order);
-    TEST_ADD(prefetch_empty_pieces);
+    TEST_ADD(prefetch_read_error);
+    TEST_ADD(prefetch_free_early);
 }
