@@ -334,11 +334,6 @@ int ingest_settle(ingest *g, err_t *e)
     return ingest_write_manifests(g, e);
 }
 
-void ingest_feed(ingest *g, const char *data, size_t len, bool eof, size_t *used)
-{
-    events_parse_part(&g->evs, data, len, eof, used, on_event, g);
-}
-
 /* Events are read and tracked a piece at a time, so memory stays the same
  * whatever the size of the events file; a piece grows only for a document
  * larger than it. The piece is reused: reading a 145 MB file whole cost a
@@ -372,7 +367,7 @@ static int read_here(ingest *g, int fd, const char *path, err_t *e)
         len += (size_t)r;
         if (len < cap && !eof) continue; /* a pipe gives little at a time */
         size_t used = 0;
-        ingest_feed(g, d, len, eof, &used);
+        events_parse_part(&g->evs, d, len, eof, &used, on_event, g);
         memmove(d, d + used, len - used);
         len -= used;
     }

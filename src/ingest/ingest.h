@@ -50,12 +50,10 @@ void ingest_attach(ingest *g, const config *cfg, store *st, track *tr);
 void ingest_close(ingest *g);
 /* One object-created event, as the service's watcher sees it. */
 void ingest_object(ingest *g, const char *bucket, const char *key, int64_t size, const char *where);
-/* Tracks the events of one piece of an input read in pieces (see
- * events_parse_part). Per-event failures are recorded in the summary. */
-void ingest_feed(ingest *g, const char *data, size_t len, bool eof, size_t *used);
 /* Reads fd (named path in errors) to its end and tracks its events: a
  * helper thread reads, parses and looks the objects up a piece ahead
- * (ingest/prefetch); -1 when reading fails. */
+ * (ingest/prefetch); per-event failures are recorded in the summary, and
+ * -1 means reading failed. */
 int ingest_read(ingest *g, int fd, const char *path, err_t *e);
 /* After the last piece (and after ingest_object): commits tracked objects,
  * runs the rules for the dates they touched and writes the manifests; -1
