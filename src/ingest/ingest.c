@@ -1,6 +1,7 @@
 #include "ingest/ingest.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,8 +77,13 @@ void ingest_attach(ingest *g, const config *cfg, store *st, track *tr)
     g->tr = tr;
 }
 
+/* Manifests written on a helper thread as claims commit (see below). */
+static void mw_submit(ingest *g, const track_batch *bs, uint32_t n);
+static void mw_close(ingest *g);
+
 void ingest_close(ingest *g)
 {
+    mw_close(g);
     if (g->in_txn) g->tr->ops->rollback(g->tr);
     if (g->owns && g->tr) g->tr->ops->close(g->tr);
     if (g->owns && g->st) g->st->ops->close(g->st);
@@ -88,6 +94,7 @@ void ingest_close(ingest *g)
     free(g->errors);
     track_strings_free(g->failed, g->nfailed);
     track_strings_free(g->manifests, g->nmanifests);
+    track_strings_free(g->mfailed, g->nmfailed);
     track_strings_free(g->txn_msgs, g->ntxn);
     track_strings_free(g->moves, g->nmoves);
     free(g->dates);
@@ -445,7 +452,10 @@ int ingest_apply_rules(ingest *g, const char *date, bool manual, err_t *e)
                 return 0;
             }
             rc = g->tr->ops->commit(g->tr, e);
-            if (rc == 0) log_batches(bs, nb);
+            if (rc == 0) {
+                log_batches(bs, nb);
+                mw_submit(g, bs, nb);
+            }
             open = false;
             nb = claimed = 0;
         }
@@ -516,69 +526,110 @@ static void exec_input_json(const track_batch *b, const char *manifest_uri, buf 
 
 static void manifest_error(ingest *g, const char *batch_id, const char *msg)
 {
-    /* The batch is durable; its manifest is written by the next run. */
+    /* The batch is durable; its manifest is written by the next run (not
+     * again by this one). */
     char where[128];
     snprintf(where, sizeof where, "manifest of %s", batch_id);
     add_error(g, NULL, where, msg);
+    push_str(&g->mfailed, &g->nmfailed, &g->capmfailed, batch_id);
 }
 
 /* Writes the manifests of bs[0..n): all files first (put_many overlaps
  * their fsyncs), then marks the durable ones written in one transaction. */
-static void write_manifest_chunk(ingest *g, const track_batch *bs, uint32_t n)
+/* A chunk of manifests on its way: bodies built from the tracking store
+ * (main thread), objects written (any thread, with its own store handle),
+ * then marked written (main thread). */
+typedef struct {
+    track_batch *bs;
+    uint32_t n;
+    buf *body, *muri;
+    store_put_item *items;
+    uint32_t *nfiles;
+} mchunk;
+
+static void chunk_free(mchunk *c)
 {
-    buf *body = calloc(n, sizeof *body), *muri = calloc(n, sizeof *muri);
-    store_put_item *items = calloc(n, sizeof *items);
-    uint32_t *nfiles = calloc(n, sizeof *nfiles);
-    if (!body || !muri || !items || !nfiles) {
-        for (uint32_t i = 0; i < n; i++) manifest_error(g, bs[i].batch_id, "out of memory");
-        goto out;
+    for (uint32_t i = 0; c->body && c->muri && i < c->n; i++) {
+        buf_free(&c->body[i]);
+        buf_free(&c->muri[i]);
     }
+    free(c->bs);
+    free(c->body);
+    free(c->muri);
+    free(c->items);
+    free(c->nfiles);
+    memset(c, 0, sizeof *c);
+}
+
+/* -1 (each batch reported) when out of memory. */
+static int chunk_prepare(ingest *g, const track_batch *bs, uint32_t n, mchunk *c)
+{
+    memset(c, 0, sizeof *c);
+    c->n = n;
+    c->bs = malloc(n * sizeof *c->bs);
+    c->body = calloc(n, sizeof *c->body);
+    c->muri = calloc(n, sizeof *c->muri);
+    c->items = calloc(n, sizeof *c->items);
+    c->nfiles = calloc(n, sizeof *c->nfiles);
+    if (!c->bs || !c->body || !c->muri || !c->items || !c->nfiles) {
+        for (uint32_t i = 0; i < n; i++) manifest_error(g, bs[i].batch_id, "out of memory");
+        chunk_free(c);
+        return -1;
+    }
+    memcpy(c->bs, bs, n * sizeof *bs);
     for (uint32_t i = 0; i < n; i++) {
         char **uris = NULL;
-        items[i].key = bs[i].manifest_key;
-        items[i].rc = g->tr->ops->batch_uris(g->tr, bs[i].batch_id, &uris, &nfiles[i], &items[i].err);
-        if (items[i].rc == 0) {
-            manifest_json(&bs[i], uris, nfiles[i], &body[i]);
-            if (!buf_ok(&body[i])) items[i].rc = err_set(&items[i].err, ERR_NOMEM, "out of memory");
-            items[i].data = body[i].data;
-            items[i].len = body[i].len;
+        store_put_item *it = &c->items[i];
+        it->key = c->bs[i].manifest_key;
+        it->rc = g->tr->ops->batch_uris(g->tr, c->bs[i].batch_id, &uris, &c->nfiles[i], &it->err);
+        if (it->rc == 0) {
+            manifest_json(&c->bs[i], uris, c->nfiles[i], &c->body[i]);
+            if (!buf_ok(&c->body[i])) it->rc = err_set(&it->err, ERR_NOMEM, "out of memory");
+            it->data = c->body[i].data;
+            it->len = c->body[i].len;
         }
-        track_strings_free(uris, nfiles[i]);
+        track_strings_free(uris, c->nfiles[i]);
     }
-    /* Only objects whose URIs were read are written. */
-    uint32_t w = 0;
-    store_put_item *todo = calloc(n, sizeof *todo);
-    uint32_t *idx = calloc(n, sizeof *idx);
+    return 0;
+}
+
+/* Writes the objects whose bodies were built. */
+static void chunk_put(store *st, const char *bucket, mchunk *c)
+{
+    store_put_item *todo = calloc(c->n, sizeof *todo);
+    uint32_t *idx = calloc(c->n, sizeof *idx), w = 0;
     if (!todo || !idx) {
-        free(todo);
-        free(idx);
-        for (uint32_t i = 0; i < n; i++) manifest_error(g, bs[i].batch_id, "out of memory");
-        goto out;
+        for (uint32_t i = 0; i < c->n; i++)
+            if (c->items[i].rc == 0) c->items[i].rc = err_set(&c->items[i].err, ERR_NOMEM, "out of memory");
+    } else {
+        for (uint32_t i = 0; i < c->n; i++)
+            if (c->items[i].rc == 0) {
+                todo[w] = c->items[i];
+                idx[w++] = i;
+            }
+        if (w) st->ops->put_many(st, bucket, todo, w);
+        for (uint32_t k = 0; k < w; k++) c->items[idx[k]].rc = todo[k].rc, c->items[idx[k]].err = todo[k].err;
     }
-    for (uint32_t i = 0; i < n; i++)
-        if (items[i].rc == 0) {
-            todo[w] = items[i];
-            idx[w++] = i;
-        }
-    if (w) g->st->ops->put_many(g->st, g->cfg->manifest_bucket, todo, w);
-    for (uint32_t k = 0; k < w; k++) items[idx[k]].rc = todo[k].rc, items[idx[k]].err = todo[k].err;
     free(todo);
     free(idx);
-    for (uint32_t i = 0; i < n; i++)
-        if (items[i].rc == 0)
-            items[i].rc = g->st->ops->uri(g->st, g->cfg->manifest_bucket, bs[i].manifest_key, &muri[i], &items[i].err);
+    for (uint32_t i = 0; i < c->n; i++)
+        if (c->items[i].rc == 0)
+            c->items[i].rc = st->ops->uri(st, bucket, c->bs[i].manifest_key, &c->muri[i], &c->items[i].err);
+}
 
-    /* Marks in one transaction; if it fails, none is marked and each is
-     * written again by the next run. */
+/* Marks in one transaction; if it fails, none is marked and each is
+ * written again by the next run. */
+static void chunk_mark(ingest *g, mchunk *c)
+{
     err_t te = {0};
     int trc = g->tr->ops->begin(g->tr, &te);
-    uint8_t *mine = calloc(n, 1); /* marked by this process (not another one first) */
+    uint8_t *mine = calloc(c->n, 1); /* marked by this process (not another one first) */
     if (trc == 0 && !mine) trc = err_set(&te, ERR_NOMEM, "out of memory");
-    for (uint32_t i = 0; trc == 0 && i < n; i++) {
-        if (items[i].rc != 0) continue;
+    for (uint32_t i = 0; trc == 0 && i < c->n; i++) {
+        if (c->items[i].rc != 0) continue;
         buf input = {0};
-        exec_input_json(&bs[i], (char *)muri[i].data, &input);
-        int rc = buf_cstr(&input) ? g->tr->ops->manifest_written(g->tr, bs[i].batch_id, (char *)muri[i].data,
+        exec_input_json(&c->bs[i], (char *)c->muri[i].data, &input);
+        int rc = buf_cstr(&input) ? g->tr->ops->manifest_written(g->tr, c->bs[i].batch_id, (char *)c->muri[i].data,
                                                                  (char *)input.data, &te)
                                   : err_set(&te, ERR_NOMEM, "out of memory");
         buf_free(&input);
@@ -587,35 +638,105 @@ static void write_manifest_chunk(ingest *g, const track_batch *bs, uint32_t n)
     }
     if (trc == 0) trc = g->tr->ops->commit(g->tr, &te);
     if (trc != 0) g->tr->ops->rollback(g->tr);
-    for (uint32_t i = 0; i < n; i++) {
-        if (items[i].rc != 0) {
-            manifest_error(g, bs[i].batch_id, items[i].err.msg);
+    for (uint32_t i = 0; i < c->n; i++) {
+        if (c->items[i].rc != 0) {
+            manifest_error(g, c->bs[i].batch_id, c->items[i].err.msg);
         } else if (trc != 0) {
-            manifest_error(g, bs[i].batch_id, te.msg);
+            manifest_error(g, c->bs[i].batch_id, te.msg);
         } else if (mine[i]) {
-            push_str(&g->manifests, &g->nmanifests, &g->capmanifests, (char *)muri[i].data);
-            log_info("manifest %s (%u files)", (char *)muri[i].data, nfiles[i]);
+            push_str(&g->manifests, &g->nmanifests, &g->capmanifests, (char *)c->muri[i].data);
+            log_info("manifest %s (%u files)", (char *)c->muri[i].data, c->nfiles[i]);
         }
     }
     free(mine);
-out:
-    for (uint32_t i = 0; body && muri && i < n; i++) {
-        buf_free(&body[i]);
-        buf_free(&muri[i]);
+}
+
+static void write_manifest_chunk(ingest *g, const track_batch *bs, uint32_t n)
+{
+    mchunk c;
+    if (chunk_prepare(g, bs, n, &c) != 0) return;
+    chunk_put(g->st, g->cfg->manifest_bucket, &c);
+    chunk_mark(g, &c);
+    chunk_free(&c);
+}
+
+/* The manifests of claims that committed are written on a helper thread
+ * while the next claims are made (a chunk at a time): the two costs of a
+ * batch, its claim in SQLite and its durable file, overlap. */
+struct ingest_mw {
+    store *st;       /* the helper's own handle */
+    pthread_t th;
+    bool running;
+    mchunk c;        /* written by the thread, marked when it is done */
+    const char *bucket;
+};
+
+static void *mw_main(void *arg)
+{
+    struct ingest_mw *m = arg;
+    chunk_put(m->st, m->bucket, &m->c);
+    return NULL;
+}
+
+/* Waits for the chunk being written and marks it. */
+static void mw_finish(ingest *g)
+{
+    struct ingest_mw *m = g->mw;
+    if (!m || !m->running) return;
+    pthread_join(m->th, NULL);
+    m->running = false;
+    chunk_mark(g, &m->c);
+    chunk_free(&m->c);
+}
+
+static void mw_submit(ingest *g, const track_batch *bs, uint32_t n)
+{
+    if (!g->mw && (g->mw = calloc(1, sizeof *g->mw))) {
+        err_t e = {0};
+        g->mw->st = g->st->ops->dup(g->st, &e);
+        g->mw->bucket = g->cfg->manifest_bucket;
     }
-    free(body);
-    free(muri);
-    free(items);
-    free(nfiles);
+    struct ingest_mw *m = g->mw;
+    if (!m || !m->st) {
+        write_manifest_chunk(g, bs, n);
+        return;
+    }
+    mchunk c;
+    if (chunk_prepare(g, bs, n, &c) != 0) return;
+    mw_finish(g);
+    m->c = c;
+    if (pthread_create(&m->th, NULL, mw_main, m) == 0) {
+        m->running = true;
+        return;
+    }
+    chunk_put(g->st, g->cfg->manifest_bucket, &m->c);
+    chunk_mark(g, &m->c);
+    chunk_free(&m->c);
+}
+
+static void mw_close(ingest *g)
+{
+    struct ingest_mw *m = g->mw;
+    if (!m) return;
+    /* Not marked: the next run writes these again. */
+    if (m->running) pthread_join(m->th, NULL);
+    chunk_free(&m->c);
+    if (m->st) m->st->ops->close(m->st);
+    free(m);
+    g->mw = NULL;
 }
 
 int ingest_write_manifests(ingest *g, err_t *e)
 {
+    mw_finish(g);
     track_batch *bs = NULL;
     uint32_t n = 0;
     TRY(g->tr->ops->unwritten(g->tr, &bs, &n, e));
-    for (uint32_t i = 0; i < n; i += MANIFEST_CHUNK)
-        write_manifest_chunk(g, bs + i, n - i < MANIFEST_CHUNK ? n - i : MANIFEST_CHUNK);
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (!has_str(g->mfailed, g->nmfailed, bs[i].batch_id)) bs[k++] = bs[i];
+    for (uint32_t i = 0; i < k; i += MANIFEST_CHUNK)
+        write_manifest_chunk(g, bs + i, k - i < MANIFEST_CHUNK ? k - i : MANIFEST_CHUNK);
     free(bs);
     return 0;
 }

@@ -32,6 +32,8 @@ typedef struct {
     uint32_t nfailed, capfailed;
     char **manifests;         /* manifest URIs written by this invocation */
     uint32_t nmanifests, capmanifests;
+    char **mfailed;           /* batches whose manifest failed in this invocation */
+    uint32_t nmfailed, capmfailed;
     char (*dates)[11];        /* dates touched by the events */
     uint32_t ndates, capdates;
     /* events in the open transaction, failed together if its commit fails */
@@ -40,6 +42,7 @@ typedef struct {
     char **moves;             /* keys to delete after commit (QUARANTINE_MODE=move) */
     uint32_t nmoves, capmoves;
     events_stream evs;        /* the events document read so far */
+    struct ingest_mw *mw;     /* manifests written while claims go on */
     bool in_txn;
     bool owns;                /* store and tracking store opened by ingest_open */
 } ingest;
