@@ -304,8 +304,9 @@ const json = {
   method: `build/ndpq ingest EVENTS_FILE, timed end to end (process start to exit) into a fresh NDPQ_HOME (new state.db, WAL) per run, nothing deleted before or between the runs; ` +
     `${N} S3 ObjectCreated notifications in ${meta.sqs_events} Lambda SQS events of ${MSGS_PER_SQS_EVENT} messages, one object each, ` +
     `all dated today (full batches only). Phases from the INFO log timestamps (ms): track = start to the first batch line ` +
-    `(parse, stat, tracking inserts and their commits), batch = the claiming transactions, manifests = manifest files, ` +
-    `execution records and the report. Every run is checked with sqlite3 and the manifests on disk.`,
+    `(parse, stat, tracking inserts and their commits), batch = up to the first manifest line, manifests = the rest: ` +
+    `manifest files are written while the next batches are claimed, so most claims fall in it. ` +
+    `Every run is checked with sqlite3 and the manifests on disk.`,
   results,
   runs,
 };

@@ -197,8 +197,9 @@ if (ingest) {
       fmt(p?.track_s, 3), fmt(p?.batch_s, 3), fmt(p?.manifests_s, 3), kev(r.tracking_events_per_s), fmt(r.rss_kib_median / 1024),
       r.events_per_s_all.map((x) => kev(x)).join(' ')]));
   }
-  out.push('track = parse + stat + tracking inserts and commits (process start to the first batch line); batch = the claiming');
-  out.push('transactions; manif. = manifest files, execution records, report. Counts checked with sqlite3 after every run.');
+  out.push('track = parse + stat + tracking inserts and commits (process start to the first batch line); batch = up to the');
+  out.push('first manifest line; manif. = the rest: manifests are written while the next batches are claimed, so the claims');
+  out.push('are mostly in manif. Counts checked with sqlite3 after every run.');
 }
 
 // ------------------------------------------------------------------ latency

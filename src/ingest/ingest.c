@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -536,20 +537,20 @@ static void manifest_error(ingest *g, const char *batch_id, const char *msg)
 
 /* Writes the manifests of bs[0..n): all files first (put_many overlaps
  * their fsyncs), then marks the durable ones written in one transaction. */
-/* A chunk of manifests on its way: bodies built from the tracking store
- * (main thread), objects written (any thread, with its own store handle),
- * then marked written (main thread). */
+/* Manifests on their way: bodies built from the tracking store (main
+ * thread), objects written (any thread, with its own store handle), then
+ * marked written (main thread). */
 typedef struct {
     track_batch *bs;
-    uint32_t n;
+    uint32_t n, cap;
     buf *body, *muri;
-    store_put_item *items;
+    store_put_item *items; /* rc and err per batch; key and data set by chunk_put */
     uint32_t *nfiles;
 } mchunk;
 
 static void chunk_free(mchunk *c)
 {
-    for (uint32_t i = 0; c->body && c->muri && i < c->n; i++) {
+    for (uint32_t i = 0; i < c->n; i++) {
         buf_free(&c->body[i]);
         buf_free(&c->muri[i]);
     }
@@ -561,50 +562,65 @@ static void chunk_free(mchunk *c)
     memset(c, 0, sizeof *c);
 }
 
-/* -1 (each batch reported) when out of memory. */
-static int chunk_prepare(ingest *g, const track_batch *bs, uint32_t n, mchunk *c)
+static bool chunk_grow(mchunk *c, uint32_t need)
 {
-    memset(c, 0, sizeof *c);
-    c->n = n;
-    c->bs = malloc(n * sizeof *c->bs);
-    c->body = calloc(n, sizeof *c->body);
-    c->muri = calloc(n, sizeof *c->muri);
-    c->items = calloc(n, sizeof *c->items);
-    c->nfiles = calloc(n, sizeof *c->nfiles);
-    if (!c->bs || !c->body || !c->muri || !c->items || !c->nfiles) {
+    if (c->n + need <= c->cap) return true;
+    uint32_t nc = c->cap ? c->cap : 64;
+    while (nc < c->n + need) nc *= 2;
+    track_batch *bs = realloc(c->bs, nc * sizeof *bs);
+    if (bs) c->bs = bs;
+    buf *body = realloc(c->body, nc * sizeof *body);
+    if (body) c->body = body;
+    buf *muri = realloc(c->muri, nc * sizeof *muri);
+    if (muri) c->muri = muri;
+    store_put_item *items = realloc(c->items, nc * sizeof *items);
+    if (items) c->items = items;
+    uint32_t *nfiles = realloc(c->nfiles, nc * sizeof *nfiles);
+    if (nfiles) c->nfiles = nfiles;
+    if (!bs || !body || !muri || !items || !nfiles) return false;
+    c->cap = nc;
+    return true;
+}
+
+/* Adds bs[0..n) with their bodies; a batch that cannot be added is
+ * reported (and written by the next run). */
+static void chunk_add(ingest *g, mchunk *c, const track_batch *bs, uint32_t n)
+{
+    if (!chunk_grow(c, n)) {
         for (uint32_t i = 0; i < n; i++) manifest_error(g, bs[i].batch_id, "out of memory");
-        chunk_free(c);
-        return -1;
+        return;
     }
-    memcpy(c->bs, bs, n * sizeof *bs);
     for (uint32_t i = 0; i < n; i++) {
+        uint32_t j = c->n++;
         char **uris = NULL;
-        store_put_item *it = &c->items[i];
-        it->key = c->bs[i].manifest_key;
-        it->rc = g->tr->ops->batch_uris(g->tr, c->bs[i].batch_id, &uris, &c->nfiles[i], &it->err);
+        store_put_item *it = &c->items[j];
+        c->bs[j] = bs[i];
+        c->body[j] = (buf){0};
+        c->muri[j] = (buf){0};
+        *it = (store_put_item){0};
+        c->nfiles[j] = 0;
+        it->rc = g->tr->ops->batch_uris(g->tr, bs[i].batch_id, &uris, &c->nfiles[j], &it->err);
         if (it->rc == 0) {
-            manifest_json(&c->bs[i], uris, c->nfiles[i], &c->body[i]);
-            if (!buf_ok(&c->body[i])) it->rc = err_set(&it->err, ERR_NOMEM, "out of memory");
-            it->data = c->body[i].data;
-            it->len = c->body[i].len;
+            manifest_json(&bs[i], uris, c->nfiles[j], &c->body[j]);
+            if (!buf_ok(&c->body[j])) it->rc = err_set(&it->err, ERR_NOMEM, "out of memory");
         }
-        track_strings_free(uris, c->nfiles[i]);
+        track_strings_free(uris, c->nfiles[j]);
     }
-    return 0;
 }
 
 /* Writes the objects whose bodies were built. */
 static void chunk_put(store *st, const char *bucket, mchunk *c)
 {
-    store_put_item *todo = calloc(c->n, sizeof *todo);
-    uint32_t *idx = calloc(c->n, sizeof *idx), w = 0;
+    store_put_item *todo = calloc(c->n ? c->n : 1, sizeof *todo);
+    uint32_t *idx = calloc(c->n ? c->n : 1, sizeof *idx), w = 0;
     if (!todo || !idx) {
         for (uint32_t i = 0; i < c->n; i++)
             if (c->items[i].rc == 0) c->items[i].rc = err_set(&c->items[i].err, ERR_NOMEM, "out of memory");
     } else {
         for (uint32_t i = 0; i < c->n; i++)
             if (c->items[i].rc == 0) {
-                todo[w] = c->items[i];
+                todo[w] = (store_put_item){.key = c->bs[i].manifest_key, .data = c->body[i].data,
+                                           .len = c->body[i].len};
                 idx[w++] = i;
             }
         if (w) st->ops->put_many(st, bucket, todo, w);
@@ -623,7 +639,7 @@ static void chunk_mark(ingest *g, mchunk *c)
 {
     err_t te = {0};
     int trc = g->tr->ops->begin(g->tr, &te);
-    uint8_t *mine = calloc(c->n, 1); /* marked by this process (not another one first) */
+    uint8_t *mine = calloc(c->n ? c->n : 1, 1); /* marked by this process (not another one first) */
     if (trc == 0 && !mine) trc = err_set(&te, ERR_NOMEM, "out of memory");
     for (uint32_t i = 0; trc == 0 && i < c->n; i++) {
         if (c->items[i].rc != 0) continue;
@@ -653,40 +669,64 @@ static void chunk_mark(ingest *g, mchunk *c)
 
 static void write_manifest_chunk(ingest *g, const track_batch *bs, uint32_t n)
 {
-    mchunk c;
-    if (chunk_prepare(g, bs, n, &c) != 0) return;
+    mchunk c = {0};
+    chunk_add(g, &c, bs, n);
     chunk_put(g->st, g->cfg->manifest_bucket, &c);
     chunk_mark(g, &c);
     chunk_free(&c);
 }
 
 /* The manifests of claims that committed are written on a helper thread
- * while the next claims are made (a chunk at a time): the two costs of a
- * batch, its claim in SQLite and its durable file, overlap. */
+ * while the next claims are made: a batch's two costs, its claim in SQLite
+ * and its durable file, overlap. What commits while the helper writes
+ * waits, and goes in its next write: one flush (syncfs) for all of it. */
 struct ingest_mw {
     store *st;       /* the helper's own handle */
+    const char *bucket;
     pthread_t th;
     bool running;
-    mchunk c;        /* written by the thread, marked when it is done */
-    const char *bucket;
+    atomic_bool done; /* the helper has written cur */
+    mchunk cur;      /* being written */
+    mchunk next;     /* committed since */
 };
+
+/* Manifests that wait for the helper, at most (about 2 KiB each). */
+#define MW_MAX_WAITING 1024
 
 static void *mw_main(void *arg)
 {
     struct ingest_mw *m = arg;
-    chunk_put(m->st, m->bucket, &m->c);
+    chunk_put(m->st, m->bucket, &m->cur);
+    atomic_store(&m->done, true);
     return NULL;
 }
 
-/* Waits for the chunk being written and marks it. */
-static void mw_finish(ingest *g)
+/* Marks what the helper wrote once it is done (wait: even if not yet). */
+static void mw_reap(ingest *g, bool wait)
 {
     struct ingest_mw *m = g->mw;
-    if (!m || !m->running) return;
+    if (!m->running || (!wait && !atomic_load(&m->done))) return;
     pthread_join(m->th, NULL);
     m->running = false;
-    chunk_mark(g, &m->c);
-    chunk_free(&m->c);
+    chunk_mark(g, &m->cur);
+    chunk_free(&m->cur);
+}
+
+/* Hands what waits to the helper, if it is free. */
+static void mw_start(ingest *g)
+{
+    struct ingest_mw *m = g->mw;
+    if (m->running || m->next.n == 0) return;
+    m->cur = m->next;
+    m->next = (mchunk){0};
+    atomic_store(&m->done, false);
+    if (pthread_create(&m->th, NULL, mw_main, m) == 0) {
+        m->running = true;
+        return;
+    }
+    chunk_put(g->st, m->bucket, &m->cur);
+    chunk_mark(g, &m->cur);
+    chunk_free(&m->cur);
 }
 
 static void mw_submit(ingest *g, const track_batch *bs, uint32_t n)
@@ -696,22 +736,24 @@ static void mw_submit(ingest *g, const track_batch *bs, uint32_t n)
         g->mw->st = g->st->ops->dup(g->st, &e);
         g->mw->bucket = g->cfg->manifest_bucket;
     }
-    struct ingest_mw *m = g->mw;
-    if (!m || !m->st) {
+    if (!g->mw || !g->mw->st) {
         write_manifest_chunk(g, bs, n);
         return;
     }
-    mchunk c;
-    if (chunk_prepare(g, bs, n, &c) != 0) return;
-    mw_finish(g);
-    m->c = c;
-    if (pthread_create(&m->th, NULL, mw_main, m) == 0) {
-        m->running = true;
-        return;
-    }
-    chunk_put(g->st, g->cfg->manifest_bucket, &m->c);
-    chunk_mark(g, &m->c);
-    chunk_free(&m->c);
+    chunk_add(g, &g->mw->next, bs, n);
+    /* So many waiting that the helper is behind: wait for it, which bounds
+     * the bodies held in memory. */
+    mw_reap(g, g->mw->next.n >= MW_MAX_WAITING);
+    mw_start(g);
+}
+
+/* Everything committed is written and marked. */
+static void mw_finish(ingest *g)
+{
+    if (!g->mw) return;
+    mw_reap(g, true);
+    mw_start(g);
+    mw_reap(g, true);
 }
 
 static void mw_close(ingest *g)
@@ -720,7 +762,8 @@ static void mw_close(ingest *g)
     if (!m) return;
     /* Not marked: the next run writes these again. */
     if (m->running) pthread_join(m->th, NULL);
-    chunk_free(&m->c);
+    chunk_free(&m->cur);
+    chunk_free(&m->next);
     if (m->st) m->st->ops->close(m->st);
     free(m);
     g->mw = NULL;
