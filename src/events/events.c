@@ -1,12 +1,15 @@
 #include "events/events.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/arena.h"
 #include "common/buf.h"
+#include "common/mem.h"
 #include "common/uri.h"
 #include "events/evjson.h"
 #include "store/store.h"
@@ -438,4 +441,38 @@ int events_parse_jansson(const char *data, size_t len, event_cb cb, void *ctx, e
 {
     (void)e;
     return parse_whole(data, len, cb, ctx, false);
+}
+
+int events_read(int fd, const char *path, size_t piece, events_piece_cb take, void *ctx, err_t *e)
+{
+    size_t cap = piece, len = 0;
+    char *d = mem_resize(NULL, 0, cap);
+    RETURN_ERROR_IF(!d, e, ERR_NOMEM, "out of memory");
+    int rc = 0;
+    for (bool eof = false; rc == 0 && !eof;) {
+        if (len == cap) {
+            char *nd = mem_resize(d, cap, cap * 2);
+            if (!nd) {
+                rc = err_set(e, ERR_NOMEM, "out of memory");
+                break;
+            }
+            d = nd;
+            cap *= 2;
+        }
+        ssize_t r = read(fd, d + len, cap - len);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            rc = err_sys(e, ERR_IO, "cannot read events from %s", path);
+            break;
+        }
+        eof = r == 0;
+        len += (size_t)r;
+        if (len < cap && !eof) continue; /* a pipe gives little at a time */
+        size_t used = 0;
+        rc = take(ctx, d, len, eof, &used);
+        memmove(d, d + used, len - used);
+        len -= used;
+    }
+    mem_release(d, cap);
+    return rc;
 }

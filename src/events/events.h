@@ -46,6 +46,13 @@ typedef struct {
  * document larger than a piece needs a larger piece. */
 int events_parse_part(events_stream *st, const char *data, size_t len, bool eof, size_t *used, event_cb cb,
                       void *ctx);
+/* Reads fd to its end in pieces of about piece bytes (more for a document
+ * larger than a piece, which a piece must hold whole) and hands each to
+ * take, which parses it with events_parse_part and says how much it used;
+ * the rest goes in front of the next piece. A non-zero take stops the
+ * reading with that value; -1 when reading fails (path names fd). */
+typedef int (*events_piece_cb)(void *ctx, const char *data, size_t len, bool eof, size_t *used);
+int events_read(int fd, const char *path, size_t piece, events_piece_cb take, void *ctx, err_t *e);
 /* The same with every document parsed by jansson: the reference that
  * events_parse's fast path (src/events/evjson) must match, for tests. */
 int events_parse_jansson(const char *data, size_t len, event_cb cb, void *ctx, err_t *e);

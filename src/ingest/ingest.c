@@ -1,18 +1,15 @@
 #include "ingest/ingest.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <unistd.h>
 
 #include "common/clock.h"
 #include "common/jsonw.h"
 #include "common/log.h"
-#include "common/mem.h"
 #include "events/events.h"
 #include "ingest/batcher.h"
 #include "ingest/keyinfo.h"
@@ -348,39 +345,12 @@ int ingest_settle(ingest *g, err_t *e)
  * fifth of a 100,000-event ingest in faults and zeroed pages. */
 #define INGEST_PIECE ((size_t)4 << 20)
 
-/* ingest_read on the caller's thread alone. */
-static int read_here(ingest *g, int fd, const char *path, err_t *e)
+/* ingest_read on the caller's thread alone (no helper thread). */
+static int parse_here(void *ctx, const char *data, size_t len, bool eof, size_t *used)
 {
-    size_t cap = INGEST_PIECE, len = 0;
-    char *d = mem_resize(NULL, 0, cap);
-    RETURN_ERROR_IF(!d, e, ERR_NOMEM, "out of memory");
-    int rc = 0;
-    for (bool eof = false; !eof;) {
-        if (len == cap) {
-            char *nd = mem_resize(d, cap, cap * 2);
-            if (!nd) {
-                rc = err_set(e, ERR_NOMEM, "out of memory");
-                break;
-            }
-            d = nd;
-            cap *= 2;
-        }
-        ssize_t r = read(fd, d + len, cap - len);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) {
-            rc = err_sys(e, ERR_IO, "cannot read events from %s", path);
-            break;
-        }
-        eof = r == 0;
-        len += (size_t)r;
-        if (len < cap && !eof) continue; /* a pipe gives little at a time */
-        size_t used = 0;
-        events_parse_part(&g->evs, d, len, eof, &used, on_event, g);
-        memmove(d, d + used, len - used);
-        len -= used;
-    }
-    mem_release(d, cap);
-    return rc;
+    ingest *g = ctx;
+    events_parse_part(&g->evs, data, len, eof, used, on_event, g);
+    return 0;
 }
 
 int ingest_read(ingest *g, int fd, const char *path, err_t *e)
@@ -391,7 +361,7 @@ int ingest_read(ingest *g, int fd, const char *path, err_t *e)
     prefetch *p = st ? prefetch_start(st, g->cfg->input_bucket, fd, path, INGEST_PIECE) : NULL;
     if (!p) {
         if (st) st->ops->close(st);
-        return read_here(g, fd, path, e);
+        return events_read(fd, path, INGEST_PIECE, parse_here, g, e);
     }
     int rc;
     const prefetch_rec *v;

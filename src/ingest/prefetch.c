@@ -1,14 +1,11 @@
 #include "ingest/prefetch.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "common/arena.h"
-#include "common/mem.h"
 
 typedef struct {
     prefetch_rec *v;
@@ -30,6 +27,7 @@ struct prefetch {
     piece slots[2];
     bool ready[2];   /* filled, not handed back yet */
     int take;        /* the slot the caller takes next */
+    int fill;        /* the slot the thread fills next */
     int held;        /* the slot the caller holds, or -1 */
     bool started, done, stop;
     int rc;
@@ -86,66 +84,37 @@ static void look_up(prefetch *p, piece *c)
 }
 
 /* Parses a read piece into the next free slot and hands it over. */
-static int hand_over(prefetch *p, int *slot, const char *d, size_t len, bool eof, size_t *used)
+static int hand_over(void *ctx, const char *d, size_t len, bool eof, size_t *used)
 {
+    prefetch *p = ctx;
     pthread_mutex_lock(&p->mu);
-    while (p->ready[*slot] && !p->stop) pthread_cond_wait(&p->cv, &p->mu);
+    while (p->ready[p->fill] && !p->stop) pthread_cond_wait(&p->cv, &p->mu);
     bool stop = p->stop;
     pthread_mutex_unlock(&p->mu);
     if (stop) return 1;
-    piece *c = &p->slots[*slot];
+    piece *c = &p->slots[p->fill];
     c->n = 0;
     c->oom = false;
     arena_reset(&c->text);
     events_parse_part(&p->evs, d, len, eof, used, add_rec, c);
-    if (c->oom) return -1;
+    if (c->oom) return err_set(&p->err, ERR_NOMEM, "out of memory reading events from %s", p->path);
     if (c->n == 0) return 0;
     look_up(p, c);
     pthread_mutex_lock(&p->mu);
-    p->ready[*slot] = true;
+    p->ready[p->fill] = true;
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
-    *slot ^= 1;
+    p->fill ^= 1;
     return 0;
 }
 
 static void *read_main(void *arg)
 {
     prefetch *p = arg;
-    size_t cap = p->piece_bytes, len = 0;
-    char *d = mem_resize(NULL, 0, cap);
-    int rc = d ? 0 : err_set(&p->err, ERR_NOMEM, "out of memory");
-    int slot = 0;
-    for (bool eof = false; rc == 0 && !eof;) {
-        if (len == cap) {
-            char *nd = mem_resize(d, cap, cap * 2);
-            if (!nd) {
-                rc = err_set(&p->err, ERR_NOMEM, "out of memory");
-                break;
-            }
-            d = nd;
-            cap *= 2;
-        }
-        ssize_t r = read(p->fd, d + len, cap - len);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) {
-            rc = err_sys(&p->err, ERR_IO, "cannot read events from %s", p->path);
-            break;
-        }
-        eof = r == 0;
-        len += (size_t)r;
-        if (len < cap && !eof) continue; /* a pipe gives little at a time */
-        size_t used = 0;
-        int h = hand_over(p, &slot, d, len, eof, &used);
-        if (h < 0) rc = err_set(&p->err, ERR_NOMEM, "out of memory reading events from %s", p->path);
-        if (h != 0) break;
-        memmove(d, d + used, len - used);
-        len -= used;
-    }
-    mem_release(d, cap);
+    int rc = events_read(p->fd, p->path, p->piece_bytes, hand_over, p, &p->err);
     pthread_mutex_lock(&p->mu);
     p->done = true;
-    p->rc = rc;
+    p->rc = rc < 0 ? rc : 0; /* 1: stopped */
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
     return NULL;
