@@ -411,6 +411,12 @@ static int run_threads(job *j, err_t *e)
     pthread_t *th = calloc((size_t)n, sizeof *th);
     if (!j->tasks || !j->workers || !j->busy || !th) {
         free(th);
+        free(j->tasks);
+        free(j->workers);
+        free(j->busy);
+        j->tasks = NULL;
+        j->workers = NULL;
+        j->busy = NULL;
         return err_set(e, ERR_NOMEM, "out of memory");
     }
     pthread_mutex_init(&j->mu, NULL);
