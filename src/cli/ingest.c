@@ -1,5 +1,4 @@
 /* ndpq ingest / ndpq flush: the manifest builder. */
-#include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -10,7 +9,6 @@
 #include "cli/cli.h"
 #include "common/date.h"
 #include "common/log.h"
-#include "common/mem.h"
 #include "ingest/ingest.h"
 
 static const char INGEST_USAGE[] =

@@ -318,8 +318,6 @@ static int track_event(ingest *g, const event_rec *r, const prefetch_rec *pre)
     return 0;
 }
 
-static int on_event(void *ctx, const event_rec *r) { return track_event(ctx, r, NULL); }
-
 static void track_looked(ingest *g, const prefetch_rec *v, size_t n)
 {
     for (size_t i = 0; i < n; i++) track_event(g, &v[i].r, &v[i]);
@@ -345,23 +343,15 @@ int ingest_settle(ingest *g, err_t *e)
  * fifth of a 100,000-event ingest in faults and zeroed pages. */
 #define INGEST_PIECE ((size_t)4 << 20)
 
-/* ingest_read on the caller's thread alone (no helper thread). */
-static int parse_here(void *ctx, const char *data, size_t len, bool eof, size_t *used)
-{
-    ingest *g = ctx;
-    events_parse_part(&g->evs, data, len, eof, used, on_event, g);
-    return 0;
-}
-
 int ingest_read(ingest *g, int fd, const char *path, err_t *e)
 {
     /* The helper thread's own store handle. */
-    err_t de = {0};
-    store *st = g->st->ops->dup(g->st, &de);
-    prefetch *p = st ? prefetch_start(st, g->cfg->input_bucket, fd, path, INGEST_PIECE) : NULL;
+    store *st = g->st->ops->dup(g->st, e);
+    if (!st) return -1;
+    prefetch *p = prefetch_start(st, g->cfg->input_bucket, fd, path, INGEST_PIECE);
     if (!p) {
-        if (st) st->ops->close(st);
-        return events_read(fd, path, INGEST_PIECE, parse_here, g, e);
+        st->ops->close(st);
+        return err_set(e, ERR_INTERNAL, "cannot start the thread that reads the events");
     }
     int rc;
     const prefetch_rec *v;

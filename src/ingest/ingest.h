@@ -41,7 +41,6 @@ typedef struct {
     uint32_t ntxn, captxn, txn_adds;
     char **moves;             /* keys to delete after commit (QUARANTINE_MODE=move) */
     uint32_t nmoves, capmoves;
-    events_stream evs;        /* the events document read so far */
     struct ingest_mw *mw;     /* manifests written while claims go on */
     bool in_txn;
     bool owns;                /* store and tracking store opened by ingest_open */
