@@ -64,9 +64,8 @@ typedef struct {
     reader_split *splits;
     uint32_t nsplits;
     /* What is left of the last round, cut as workers free up (see
-     * tail_piece); has_tail until it is all taken. */
+     * tail_piece); no parts once it is all taken. */
     reader_split tail;
-    bool has_tail;
     uint64_t tail_max;      /* a piece's most bytes: the row-group size */
     uint64_t *busy;         /* per worker: bytes of the split it converts, or 0 */
     schema sch;
@@ -312,7 +311,7 @@ static uint64_t tail_piece(const job *j, uint32_t me)
  * when there is nothing to convert (the tail is taken, or out of memory). */
 static int take_tail(job *j, uint32_t me, task *t)
 {
-    if (!j->has_tail) {
+    if (j->tail.nparts == 0) {
         t->empty = true;
         return 1;
     }
@@ -321,7 +320,6 @@ static int take_tail(job *j, uint32_t me, task *t)
         return 1;
     }
     t->split = &t->piece;
-    if (j->tail.nparts == 0) j->has_tail = false;
     return 0;
 }
 
@@ -378,7 +376,6 @@ static int plan(job *j, err_t *e)
     TRY(reader_plan(j->sizes, j->ninputs, z, &j->splits, &j->nsplits, e));
     if (tail && j->nsplits > 0) {
         j->tail = j->splits[--j->nsplits];
-        j->has_tail = true;
         j->tail_max = z.target;
     }
     return 0;
@@ -436,7 +433,7 @@ static int run_threads(job *j, err_t *e)
             pthread_mutex_lock(&j->mu);
             /* The planned splits, then pieces of the tail while it lasts. */
             bool planned = j->next_submit < j->nsplits;
-            eof = !planned && !j->has_tail;
+            eof = !planned && j->tail.nparts == 0;
             if (!eof) {
                 t->split = planned ? &j->splits[j->next_submit] : NULL;
                 t->tail = !planned;
@@ -653,7 +650,7 @@ int job_run(const job_opts *o, const job_spec *s, job_report *r)
         };
         r->files = j.ninputs;
         rc = plan(&j, e);
-        if (rc == 0) rc = o->threads <= 1 || (j.nsplits <= 1 && !j.has_tail) ? run_inline(&j, e) : run_threads(&j, e);
+        if (rc == 0) rc = o->threads <= 1 || (j.nsplits <= 1 && j.tail.nparts == 0) ? run_inline(&j, e) : run_threads(&j, e);
     }
     if (rc == 0) rc = finish(&j, e);
 

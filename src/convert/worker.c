@@ -236,7 +236,6 @@ int worker_run(worker *w, const reader_split *sp, worker_result *out, err_t *e)
     rowgroup_out_reset(&out->enc);
     out->nsamples = 0;
     out->records = out->corrupt = out->bytes_in = 0;
-    atomic_store_explicit(&w->progress, 0, memory_order_relaxed);
     out->replaced_ts = out->replaced_src = false;
     if (out->capseg < sp->nparts) {
         uint64_t *s = realloc(out->seg_lines, sp->nparts * sizeof *s);
