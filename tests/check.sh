@@ -11,6 +11,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 passed=0
 failed=0
 status=0
+failures=$(mktemp)
+trap 'rm -f "$failures"' EXIT
 run_suite() {
     local name=$1
     shift
@@ -18,6 +20,7 @@ run_suite() {
     log=$(mktemp)
     "$@" 2>&1 | tee "$log"
     local rc=${PIPESTATUS[0]}
+    grep -E '^failed test: |^sanitize: FAILED' "$log" | sed "s/^/check: $name: /" >>"$failures"
     local line
     line=$(grep -E '(^|: )[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
     rm -f "$log"
@@ -43,5 +46,7 @@ if [[ "${CHECK_QUICK:-0}" != 1 ]]; then
 fi
 if [[ $passed -eq 0 ]]; then status=1; fi
 if [[ $failed -ne 0 ]]; then status=1; fi
+# Repeated at the end: CI keeps only the tail of the output.
+cat "$failures"
 echo "check: $passed passed, $failed failed"
 exit $status

@@ -83,6 +83,12 @@ else
   fi
 fi
 
+# Name the failures last, where a log's tail is all one may get to see.
+{
+  grep -E '^FAIL ' "$work/unit.out" 2>/dev/null | sed 's/^FAIL /unit: /'
+  [[ -f "$work/e2e.tap" ]] && grep -E '^ *not ok ' "$work/e2e.tap" | sed -E 's/^ *not ok [0-9]+ - /e2e: /'
+} | sed 's/^/failed test: /' | awk '!seen[$0]++'
+
 status=0
 if ((failed > 0)); then
   status=1
