@@ -532,11 +532,11 @@ static void test_mem_huge_heap_env(void)
     unsetenv("LD_PRELOAD");
     unsetenv("GLIBC_TUNABLES");
     char *v = mem_huge_heap_env();
-    CHECK_STR(v, "GLIBC_TUNABLES=glibc.malloc.hugetlb=1:glibc.malloc.arena_max=1");
+    CHECK_STR(v, "GLIBC_TUNABLES=glibc.malloc.hugetlb=1:glibc.malloc.arena_max=1:glibc.malloc.mmap_threshold=4194304");
     free(v);
     setenv("GLIBC_TUNABLES", "glibc.malloc.tcache_count=0", 1);
     v = mem_huge_heap_env();
-    CHECK_STR(v, "GLIBC_TUNABLES=glibc.malloc.tcache_count=0:glibc.malloc.hugetlb=1:glibc.malloc.arena_max=1");
+    CHECK_STR(v, "GLIBC_TUNABLES=glibc.malloc.tcache_count=0:glibc.malloc.hugetlb=1:glibc.malloc.arena_max=1:glibc.malloc.mmap_threshold=4194304");
     free(v);
     setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=0", 1);
     CHECK(mem_huge_heap_env() == NULL);
