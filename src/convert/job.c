@@ -398,10 +398,11 @@ static int run_inline(job *j, err_t *e)
 static int run_threads(job *j, err_t *e)
 {
     int n = j->o->threads;
-    /* Two spare slots: a worker that finishes while the oldest result is
-     * still being written takes new work instead of waiting for its slot
-     * (events at 2 threads: -4%). Finished results rarely wait long. */
-    j->ntasks = (uint32_t)n + 2;
+    /* A spare slot: a worker that finishes while the oldest result is
+     * still being written takes new work instead of waiting for its slot.
+     * A second one bought speed only while glibc mapped mid-sized blocks
+     * one by one; now it costs a compressed row group of memory. */
+    j->ntasks = (uint32_t)n + 1;
     j->tasks = calloc(j->ntasks, sizeof *j->tasks);
     j->workers = calloc((size_t)n, sizeof *j->workers);
     j->busy = calloc((size_t)n, sizeof *j->busy);
