@@ -495,8 +495,6 @@ static void manifest_error(ingest *g, const char *batch_id, const char *msg)
     push_str(&g->mfailed, &g->nmfailed, &g->capmfailed, batch_id);
 }
 
-/* Writes the manifests of bs[0..n): all files first (put_many overlaps
- * their fsyncs), then marks the durable ones written in one transaction. */
 /* Manifests on their way: bodies built from the tracking store (main
  * thread), objects written (any thread, with its own store handle), then
  * marked written (main thread). */
@@ -627,13 +625,20 @@ static void chunk_mark(ingest *g, mchunk *c)
     free(mine);
 }
 
+/* Writes c's objects with st (put_many overlaps their fsyncs), then marks
+ * the durable ones written in one transaction, and empties c. */
+static void chunk_write(ingest *g, store *st, mchunk *c)
+{
+    chunk_put(st, g->cfg->manifest_bucket, c);
+    chunk_mark(g, c);
+    chunk_free(c);
+}
+
 static void write_manifest_chunk(ingest *g, const track_batch *bs, uint32_t n)
 {
     mchunk c = {0};
     chunk_add(g, &c, bs, n);
-    chunk_put(g->st, g->cfg->manifest_bucket, &c);
-    chunk_mark(g, &c);
-    chunk_free(&c);
+    chunk_write(g, g->st, &c);
 }
 
 /* The manifests of claims that committed are written on a helper thread
@@ -680,13 +685,8 @@ static void mw_start(ingest *g)
     m->cur = m->next;
     m->next = (mchunk){0};
     atomic_store(&m->done, false);
-    if (pthread_create(&m->th, NULL, mw_main, m) == 0) {
-        m->running = true;
-        return;
-    }
-    chunk_put(g->st, m->bucket, &m->cur);
-    chunk_mark(g, &m->cur);
-    chunk_free(&m->cur);
+    if (pthread_create(&m->th, NULL, mw_main, m) == 0) m->running = true;
+    else chunk_write(g, g->st, &m->cur);
 }
 
 static void mw_submit(ingest *g, const track_batch *bs, uint32_t n)
