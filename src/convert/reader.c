@@ -161,17 +161,18 @@ int reader_lines_open(reader_lines *r, int root_fd, const char *path, const read
     }
 }
 
-int reader_lines_next(reader_lines *r, const uint8_t **line, size_t *len, err_t *e)
+int reader_lines_next(reader_lines *r, bool hold, const uint8_t **line, size_t *len, err_t *e)
 {
     if (!r->to_eof && r->off + r->pos >= r->end) return 0;
-    size_t scanned = r->pos;
     for (;;) {
-        uint8_t *nl = memchr(r->buf + scanned, '\n', r->len - scanned);
+        uint8_t *from = r->buf + r->pos + r->scanned;
+        uint8_t *nl = memchr(from, '\n', r->len - r->pos - r->scanned);
         if (nl) {
             *line = r->buf + r->pos;
             *len = (size_t)(nl - (r->buf + r->pos));
             r->bytes += *len + 1;
             r->pos = (size_t)(nl - r->buf) + 1;
+            r->scanned = 0;
             return 1;
         }
         if (r->eof) {
@@ -180,11 +181,12 @@ int reader_lines_next(reader_lines *r, const uint8_t **line, size_t *len, err_t 
             *len = r->len - r->pos; /* a last line without LF is still a line */
             r->bytes += *len;
             r->pos = r->len;
+            r->scanned = 0;
             return 1;
         }
-        scanned = r->len - r->pos;
-        TRY(fill(r, e));
-        /* fill() moved the unread bytes to the front */
+        r->scanned = r->len - r->pos;
+        if (hold) return READER_HOLD;
+        TRY(fill(r, e)); /* moves the unread bytes to the front */
     }
 }
 

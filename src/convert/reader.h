@@ -55,13 +55,21 @@ typedef struct {
     uint64_t end;
     bool to_eof, eof;
     uint64_t bytes;      /* bytes of the lines returned, newlines included */
+    size_t scanned;      /* bytes after pos known to hold no newline */
 } reader_lines;
+
+/* reader_lines_next with hold set: the next line needs a read that would
+ * move the buffer, and so the lines returned so far. */
+#define READER_HOLD 2
 
 /* Opens path; with root_fd >= 0, path is relative to that directory and
  * may not resolve outside it (no "..", no symlink leaving it). */
 int reader_lines_open(reader_lines *r, int root_fd, const char *path, const reader_part *p, err_t *e);
-/* 1 with a line (without its LF), 0 at the end of the part, -1 on error. */
-int reader_lines_next(reader_lines *r, const uint8_t **line, size_t *len, err_t *e);
+/* 1 with a line (without its LF), 0 at the end of the part, -1 on error.
+ * A line stays valid until the buffer moves: with hold, the call returns
+ * READER_HOLD instead of moving it, and the caller, done with its lines,
+ * calls again without hold. */
+int reader_lines_next(reader_lines *r, bool hold, const uint8_t **line, size_t *len, err_t *e);
 void reader_lines_close(reader_lines *r);
 
 #endif

@@ -27,19 +27,36 @@ static void fit_budget(rowgroup *g)
     if (g->opts.dict_limit > dicts) g->opts.dict_limit = dicts;
 }
 
-void rowgroup_init(rowgroup *g, const column_opts *o)
+int rowgroup_init(rowgroup *g, const column_opts *o, codec_id codec)
 {
     memset(g, 0, sizeof *g);
     g->base = *o;
     fit_budget(g);
+    g->cx = codec_ctx_new(codec, 0);
+    return g->cx ? 0 : -1;
 }
+
+/* Values queued before the queue drains: enough that each column's state
+ * is loaded once for dozens of values, few enough that the queue, grouped
+ * copy and hashes stay in the L2 cache. */
+#define RG_QUEUE_VALUES 8192
+
+enum { RG_USED = 1, RG_STABLE = 2 };
 
 void rowgroup_free(rowgroup *g)
 {
     for (uint32_t i = 0; i < g->ncols; i++) column_free(&g->cols[i]);
     free(g->cols);
+    free(g->state);
+    free(g->qcount);
     free(g->used);
-    free(g->full);
+    free(g->touched);
+    free(g->qcol);
+    free(g->qval);
+    free(g->sorted);
+    free(g->hashes);
+    codec_ctx_free(g->cx);
+    page_scratch_free(&g->ps);
     memset(g, 0, sizeof *g);
 }
 
@@ -47,10 +64,25 @@ static int ensure_col(rowgroup *g, uint32_t col)
 {
     uint32_t nc = g->ncols ? g->ncols : 64;
     while (nc <= col) nc *= 2;
+    /* Arrays longer than ncols do no harm, so a failure part way leaves
+     * the row group as it was. */
+    uint8_t *st = realloc(g->state, nc);
+    if (!st) return -1;
+    g->state = st;
+    uint32_t *qc = realloc(g->qcount, nc * sizeof *qc);
+    if (!qc) return -1;
+    g->qcount = qc;
+    uint32_t *t = realloc(g->touched, nc * sizeof *t);
+    if (!t) return -1;
+    g->touched = t;
     column *c = realloc(g->cols, nc * sizeof *c);
     if (!c) return -1;
-    for (uint32_t i = g->ncols; i < nc; i++) column_init(&c[i]);
     g->cols = c;
+    for (uint32_t i = g->ncols; i < nc; i++) {
+        column_init(&c[i]);
+        st[i] = 0;
+        qc[i] = 0;
+    }
     g->ncols = nc;
     return 0;
 }
@@ -68,51 +100,110 @@ static int push_id(uint32_t **arr, uint32_t *n, uint32_t *cap, uint32_t v)
     return 0;
 }
 
-/* hash: from rowgroup_prepare, or NULL; stable: see rowgroup_put_stable. */
-static int put(rowgroup *g, uint32_t col, const uint8_t *p, uint32_t len, const uint64_t *hash, bool stable)
+static int grow_queue(rowgroup *g)
 {
-    if (col >= g->ncols && ensure_col(g, col) != 0) return -1;
-    column *c = &g->cols[col];
-    if (!c->used) {
-        if (push_id(&g->used, &g->nused, &g->capused, col) != 0) return -1;
-        fit_budget(g);
-    }
-    int r = stable ? column_put_stable(c, &g->opts, g->num_rows, p, len)
-                   : column_put(c, &g->opts, g->num_rows, p, len, hash);
-    if (r < 0) return -1;
-    /* A page reports "full" on every value past its limit: queue it once. */
-    if (r == 1 && !c->flush_queued) {
-        c->flush_queued = true;
-        if (push_id(&g->full, &g->nfull, &g->capfull, col) != 0) return -1;
-    }
+    uint32_t nc = g->qcap ? g->qcap * 2 : RG_QUEUE_VALUES * 2;
+    uint32_t *qc = realloc(g->qcol, nc * sizeof *qc);
+    if (!qc) return -1;
+    g->qcol = qc;
+    rg_val *v = realloc(g->qval, nc * sizeof *v);
+    if (!v) return -1;
+    g->qval = v;
+    rg_val *so = realloc(g->sorted, nc * sizeof *so);
+    if (!so) return -1;
+    g->sorted = so;
+    uint64_t *h = realloc(g->hashes, nc * sizeof *h);
+    if (!h) return -1;
+    g->hashes = h;
+    g->qcap = nc;
     return 0;
 }
 
-int rowgroup_put(rowgroup *g, uint32_t col, const uint8_t *p, uint32_t len, const uint64_t *hash)
+static int queue(rowgroup *g, uint32_t col, const uint8_t *p, uint32_t len, uint8_t kind, err_t *e)
 {
-    return put(g, col, p, len, hash, false);
+    RETURN_ERROR_IF(col >= g->ncols && ensure_col(g, col) != 0, e, ERR_NOMEM, "out of memory");
+    if (!(g->state[col] & RG_USED)) {
+        /* A new column changes every column's budget from here on: what
+         * is queued goes in under the old one, as it would row by row. */
+        TRY(rowgroup_drain(g, e));
+        RETURN_ERROR_IF(push_id(&g->used, &g->nused, &g->capused, col) != 0, e, ERR_NOMEM, "out of memory");
+        g->state[col] |= RG_USED;
+        fit_budget(g);
+    }
+    g->state[col] |= kind;
+    RETURN_ERROR_IF(g->qn == g->qcap && grow_queue(g) != 0, e, ERR_NOMEM, "out of memory");
+    if (g->qcount[col]++ == 0) g->touched[g->ntouched++] = col;
+    g->qcol[g->qn] = col;
+    g->qval[g->qn++] = (rg_val){p, len, g->num_rows};
+    return 0;
 }
 
-int rowgroup_put_stable(rowgroup *g, uint32_t col, const uint8_t *p, uint32_t len)
+int rowgroup_put(rowgroup *g, uint32_t col, const uint8_t *p, uint32_t len, err_t *e)
 {
-    return put(g, col, p, len, NULL, true);
+    return queue(g, col, p, len, 0, e);
 }
 
-int rowgroup_end_row(rowgroup *g, codec_ctx *cx, page_scratch *ps, err_t *e)
+int rowgroup_put_stable(rowgroup *g, uint32_t col, const uint8_t *p, uint32_t len, err_t *e)
+{
+    return queue(g, col, p, len, RG_STABLE, e);
+}
+
+int rowgroup_end_row(rowgroup *g, err_t *e)
 {
     g->num_rows++;
     RETURN_ERROR_IF(g->num_rows == UINT32_MAX, e, ERR_INPUT, "too many rows in one row group");
-    for (uint32_t i = 0; i < g->nfull; i++) {
-        column *c = &g->cols[g->full[i]];
-        c->flush_queued = false;
-        TRY(column_flush(c, &g->opts, g->num_rows, cx, ps, e));
+    return g->qn >= RG_QUEUE_VALUES ? rowgroup_drain(g, e) : 0;
+}
+
+/* One column's queued values, in row order, at most one per row. */
+static int put_group(rowgroup *g, uint32_t col, const rg_val *v, uint32_t n, err_t *e)
+{
+    column *c = &g->cols[col];
+    bool stable = g->state[col] & RG_STABLE;
+    /* Hash the whole group first: the lookups' loads then overlap. */
+    const uint64_t *h = NULL;
+    if (!stable && c->use_dict) {
+        for (uint32_t i = 0; i < n; i++) column_prepare(c, v[i].p, v[i].len, &g->hashes[i]);
+        h = g->hashes;
     }
-    g->nfull = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        int r = stable ? column_put_stable(c, &g->opts, v[i].row, v[i].p, v[i].len)
+                       : column_put(c, &g->opts, v[i].row, v[i].p, v[i].len, h ? &h[i] : NULL);
+        RETURN_ERROR_IF(r < 0, e, ERR_NOMEM, "out of memory");
+        /* A full page closes after its row, as it would row by row. */
+        if (r == 1 && (i + 1 == n || v[i + 1].row != v[i].row))
+            TRY(column_flush(c, &g->opts, v[i].row + 1, g->cx, &g->ps, e));
+    }
     return 0;
 }
 
-int rowgroup_encode(rowgroup *g, codec_ctx *cx, page_scratch *ps, rowgroup_out *out, err_t *e)
+int rowgroup_drain(rowgroup *g, err_t *e)
 {
+    if (g->qn == 0) return 0;
+    /* Counting sort by column; stable, so each group is in row order. */
+    uint32_t at = 0;
+    for (uint32_t k = 0; k < g->ntouched; k++) {
+        uint32_t col = g->touched[k], n = g->qcount[col];
+        g->qcount[col] = at;
+        at += n;
+    }
+    for (uint32_t i = 0; i < g->qn; i++) g->sorted[g->qcount[g->qcol[i]]++] = g->qval[i];
+    int rc = 0;
+    uint32_t from = 0;
+    for (uint32_t k = 0; k < g->ntouched; k++) {
+        uint32_t col = g->touched[k], to = g->qcount[col];
+        g->qcount[col] = 0;
+        if (rc == 0) rc = put_group(g, col, g->sorted + from, to - from, e);
+        from = to;
+    }
+    g->qn = 0;
+    g->ntouched = 0;
+    return rc;
+}
+
+int rowgroup_encode(rowgroup *g, rowgroup_out *out, err_t *e)
+{
+    TRY(rowgroup_drain(g, e));
     out->num_rows = g->num_rows;
     if (out->cap < g->nused) {
         rg_chunk *c = realloc(out->chunks, g->nused * sizeof *c);
@@ -130,10 +221,10 @@ int rowgroup_encode(rowgroup *g, codec_ctx *cx, page_scratch *ps, rowgroup_out *
         uint32_t id = g->used[k];
         rg_chunk *ch = &out->chunks[out->nchunks++];
         ch->col = id;
-        TRY(column_finish(&g->cols[id], &g->opts, g->num_rows, cx, ps, &ch->dict_page, &ch->pages, &ch->meta, e));
+        TRY(column_finish(&g->cols[id], &g->opts, g->num_rows, g->cx, &g->ps, &ch->dict_page, &ch->pages, &ch->meta, e));
     }
+    for (uint32_t k = 0; k < g->nused; k++) g->state[g->used[k]] = 0;
     g->nused = 0;
-    g->nfull = 0;
     g->num_rows = 0;
     return 0;
 }

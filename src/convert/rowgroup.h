@@ -1,6 +1,7 @@
-/* rowgroup: the columns of the row group a worker is filling. Values go
- * straight into per-column writers that encode and compress pages as they
- * fill (parquet/column.h); pages close only between rows. */
+/* rowgroup: the columns of the row group a worker is filling. Values are
+ * queued for a few hundred rows, then go column by column into per-column
+ * writers that encode and compress pages as they fill (parquet/column.h);
+ * pages close only between rows. */
 #ifndef NDPQ_ROWGROUP_H
 #define NDPQ_ROWGROUP_H
 
@@ -25,35 +26,58 @@ typedef struct {
     uint32_t num_rows;
 } rowgroup_out;
 
+/* A queued value: its bytes stay the caller's until the queue drains. */
+typedef struct {
+    const uint8_t *p;
+    uint32_t len;
+    uint32_t row;
+} rg_val;
+
 typedef struct {
     column *cols;      /* indexed by schema column id */
     uint32_t ncols;
+    uint8_t *state;    /* per column: RG_* bits */
     uint32_t *used;    /* ids of columns with values in this row group */
     uint32_t nused, capused;
-    uint32_t *full;    /* columns whose open page filled during this row */
-    uint32_t nfull, capfull;
     uint32_t num_rows; /* the row being filled */
     column_opts base;  /* as configured */
     column_opts opts;  /* in effect: pages and dictionaries shrink with many columns */
+    codec_ctx *cx;
+    page_scratch ps;
+    /* The queue: values of whole rows, in arrival order. */
+    uint32_t *qcol;
+    rg_val *qval;
+    uint32_t qn, qcap;
+    uint32_t *qcount;  /* per column: its values in the queue */
+    uint32_t *touched; /* columns in the queue, first seen first */
+    uint32_t ntouched;
+    rg_val *sorted;    /* the queue grouped by column, while draining */
+    uint64_t *hashes;
 } rowgroup;
 
-void rowgroup_init(rowgroup *g, const column_opts *o);
+/* -1 when out of memory; rowgroup_free is still due. */
+int rowgroup_init(rowgroup *g, const column_opts *o, codec_id codec);
 void rowgroup_free(rowgroup *g);
-/* column_prepare for column col (false if it has no column yet): see
- * column.h. */
-static inline bool rowgroup_prepare(const rowgroup *g, uint32_t col, const uint8_t *p, uint32_t len, uint64_t *hash)
-{
-    return col < g->ncols && column_prepare(&g->cols[col], p, len, hash);
-}
-/* Adds a value to column col for the current row, with its hash from
- * rowgroup_prepare or NULL. */
-int rowgroup_put(rowgroup *g, uint32_t col, const uint8_t *p, uint32_t len, const uint64_t *hash);
-/* For values whose bytes stay put for the whole job (metadata columns). */
-int rowgroup_put_stable(rowgroup *g, uint32_t col, const uint8_t *p, uint32_t len);
-/* Ends the current row; pages that filled during it are encoded. */
-int rowgroup_end_row(rowgroup *g, codec_ctx *cx, page_scratch *ps, err_t *e);
-/* Finishes every column chunk into out and resets for the next row group. */
-int rowgroup_encode(rowgroup *g, codec_ctx *cx, page_scratch *ps, rowgroup_out *out, err_t *e);
+/* Queues a value for column col in the current row. Its bytes must stay
+ * put until the queue drains: at rowgroup_end_row (when the queue is full,
+ * see rowgroup_idle), rowgroup_drain or rowgroup_encode. */
+int rowgroup_put(rowgroup *g, uint32_t col, const uint8_t *p, uint32_t len, err_t *e);
+/* For values whose bytes stay put for the whole job (metadata columns):
+ * the same pointer again is the same value. A column takes only these or
+ * only rowgroup_put values. */
+int rowgroup_put_stable(rowgroup *g, uint32_t col, const uint8_t *p, uint32_t len, err_t *e);
+/* Ends the current row; drains the queue once it holds enough values. */
+int rowgroup_end_row(rowgroup *g, err_t *e);
+/* True when no queued value refers to the caller's bytes. */
+static inline bool rowgroup_idle(const rowgroup *g) { return g->qn == 0; }
+/* Writes the queued rows, column by column: each column's writer state and
+ * dictionary stay in the cache for all its values, where row by row a wide
+ * schema would reload them for every value. Pages fill and close exactly
+ * as they would row by row, so the file is the same byte for byte. */
+int rowgroup_drain(rowgroup *g, err_t *e);
+/* Drains, then finishes every column chunk into out and resets for the
+ * next row group. */
+int rowgroup_encode(rowgroup *g, rowgroup_out *out, err_t *e);
 void rowgroup_out_reset(rowgroup_out *o);
 void rowgroup_out_free(rowgroup_out *o);
 

@@ -14,12 +14,11 @@ int worker_init(worker *w, const worker_env *env, err_t *e)
     scanner_init(&w->sc);
     arena_init(&w->lines, 256u << 10);
     arena_init(&w->keys, 64u << 10);
-    rowgroup_init(&w->g, &env->col);
+    int g = rowgroup_init(&w->g, &env->col, env->codec);
     w->corrupt_col = UINT32_MAX;
-    w->cx = codec_ctx_new(env->codec, 0);
     w->km_mask = 1023;
     w->km = calloc(w->km_mask + 1, sizeof *w->km);
-    RETURN_ERROR_IF(!w->cx || !w->km, e, ERR_NOMEM, "out of memory");
+    RETURN_ERROR_IF(g != 0 || !w->km, e, ERR_NOMEM, "out of memory");
     return 0;
 }
 
@@ -29,13 +28,9 @@ void worker_free(worker *w)
     arena_free(&w->lines);
     arena_free(&w->keys);
     rowgroup_free(&w->g);
-    codec_ctx_free(w->cx);
-    page_scratch_free(&w->ps);
     free(w->km);
     free(w->prev_key);
     free(w->field_col);
-    free(w->field_hash);
-    free(w->field_hashed);
     memset(w, 0, sizeof *w);
 }
 
@@ -102,12 +97,6 @@ static int ensure_fields(worker *w, uint32_t n)
     uint32_t *b = realloc(w->field_col, nc * sizeof *b);
     if (!b) return -1;
     w->field_col = b;
-    uint64_t *h = realloc(w->field_hash, nc * sizeof *h);
-    if (!h) return -1;
-    w->field_hash = h;
-    uint8_t *hd = realloc(w->field_hashed, nc);
-    if (!hd) return -1;
-    w->field_hashed = hd;
     w->fcap = nc;
     return 0;
 }
@@ -172,13 +161,13 @@ static int map_fields(worker *w, worker_result *out)
     return 0;
 }
 
-static int put_corrupt(worker *w, const uint8_t *line, size_t len)
+static int put_corrupt(worker *w, const uint8_t *line, size_t len, err_t *e)
 {
     if (w->corrupt_col == UINT32_MAX) {
         const char *n = SCHEMA_CORRUPT_NAME;
         int64_t id = schema_intern(w->env->sch, (const uint8_t *)n, (uint32_t)strlen(n),
                                    hash_bytes(n, strlen(n)));
-        if (id < 0) return -1;
+        RETURN_ERROR_IF(id < 0, e, ERR_NOMEM, "out of memory");
         w->corrupt_col = (uint32_t)id;
     }
     size_t slen = len;
@@ -186,11 +175,11 @@ static int put_corrupt(worker *w, const uint8_t *line, size_t len)
     if (!utf8_valid(line, len)) {
         slen = utf8_sanitized_len(line, len);
         uint8_t *d = arena_alloc(&w->lines, slen);
-        if (!d) return -1;
+        RETURN_ERROR_IF(!d, e, ERR_NOMEM, "out of memory");
         utf8_sanitize(line, len, d);
         v = d;
     }
-    return rowgroup_put(&w->g, w->corrupt_col, v, (uint32_t)slen, NULL);
+    return rowgroup_put(&w->g, w->corrupt_col, v, (uint32_t)slen, e);
 }
 
 static int do_line(worker *w, const uint8_t *line, size_t len, uint32_t file, uint32_t seg,
@@ -204,31 +193,22 @@ static int do_line(worker *w, const uint8_t *line, size_t len, uint32_t file, ui
         arena_rollback(&w->lines, m);
         add_sample(out, seg, file, lineno, w->sc.reason, w->sc.err_pos);
         out->corrupt++;
-        RETURN_ERROR_IF(put_corrupt(w, line, len) != 0, e, ERR_NOMEM, "out of memory");
+        TRY(put_corrupt(w, line, len, e));
     } else {
         RETURN_ERROR_IF(map_fields(w, out) != 0, e, ERR_NOMEM, "out of memory");
-        /* Hash the row's dictionary values and start their lookups first,
-         * then put them: the table loads of all columns overlap. */
-        for (uint32_t i = 0; i < w->sc.n; i++) {
-            const scan_field *f = &w->sc.fields[i];
-            w->field_hashed[i] = w->field_col[i] != UINT32_MAX && f->vp &&
-                                 rowgroup_prepare(&w->g, w->field_col[i], f->vp, f->vlen, &w->field_hash[i]);
-        }
         for (uint32_t i = 0; i < w->sc.n; i++) {
             const scan_field *f = &w->sc.fields[i];
             if (w->field_col[i] == UINT32_MAX || !f->vp) continue;
-            int rc = rowgroup_put(&w->g, w->field_col[i], f->vp, f->vlen, w->field_hashed[i] ? &w->field_hash[i] : NULL);
-            RETURN_ERROR_IF(rc != 0, e, ERR_NOMEM, "out of memory");
+            TRY(rowgroup_put(&w->g, w->field_col[i], f->vp, f->vlen, e));
         }
     }
     if (w->env->metadata) {
         const char *u = w->env->uris[file];
-        RETURN_ERROR_IF(rowgroup_put_stable(&w->g, SCHEMA_TS_ID, w->env->ts, w->env->ts_len) != 0 ||
-                        rowgroup_put_stable(&w->g, SCHEMA_SRC_ID, (const uint8_t *)u, w->env->uri_lens[file]) != 0,
-                        e, ERR_NOMEM, "out of memory");
+        TRY(rowgroup_put_stable(&w->g, SCHEMA_TS_ID, w->env->ts, w->env->ts_len, e));
+        TRY(rowgroup_put_stable(&w->g, SCHEMA_SRC_ID, (const uint8_t *)u, w->env->uri_lens[file], e));
     }
     out->records++;
-    return rowgroup_end_row(&w->g, w->cx, &w->ps, e);
+    return rowgroup_end_row(&w->g, e);
 }
 
 int worker_run(worker *w, const reader_split *sp, worker_result *out, err_t *e)
@@ -255,7 +235,13 @@ int worker_run(worker *w, const reader_split *sp, worker_result *out, err_t *e)
         const uint8_t *line;
         size_t len;
         while (rc == 0) {
-            int got = reader_lines_next(&rl, &line, &len, e);
+            /* Queued values point into the reader's buffer and the line
+             * arena: both wait until the row group has taken them. */
+            int got = reader_lines_next(&rl, !rowgroup_idle(&w->g), &line, &len, e);
+            if (got == READER_HOLD) {
+                rc = rowgroup_drain(&w->g, e);
+                continue;
+            }
             if (got <= 0) {
                 rc = got;
                 break;
@@ -268,13 +254,14 @@ int worker_run(worker *w, const reader_split *sp, worker_result *out, err_t *e)
                 rc = err_set(e, ERR_INPUT, "a line of %s is longer than 1 GiB", path);
                 break;
             }
-            arena_reset(&w->lines);
+            if (rowgroup_idle(&w->g)) arena_reset(&w->lines);
             rc = do_line(w, line, len, part->file, si, lineno, out, e);
         }
+        if (rc == 0) rc = rowgroup_drain(&w->g, e);
         out->seg_lines[si] = lineno;
         out->bytes_in += rl.bytes;
         reader_lines_close(&rl);
     }
     TRY(rc);
-    return rowgroup_encode(&w->g, w->cx, &w->ps, &out->enc, e);
+    return rowgroup_encode(&w->g, &out->enc, e);
 }

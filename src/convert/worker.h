@@ -64,17 +64,13 @@ typedef struct {
 typedef struct {
     const worker_env *env;
     scanner sc;
-    arena lines;                    /* decoded values of the current line */
+    arena lines;                    /* decoded values of the lines the row group has queued */
     arena keys;                     /* key cache storage, kept */
     rowgroup g;
-    codec_ctx *cx;
-    page_scratch ps;
     worker_key *km;                 /* key cache: open addressing */
     uint32_t km_mask, km_n;
     uint32_t *prev_key;             /* key slot per field position of the last line */
     uint32_t *field_col;            /* per field of the current line; UINT32_MAX = dropped */
-    uint64_t *field_hash;           /* per field: its dictionary hash, if field_hashed */
-    uint8_t *field_hashed;
     uint32_t fcap;
     uint64_t stamp;
     uint32_t corrupt_col;

@@ -31,7 +31,6 @@ typedef struct {
  * wide schema keeps only the first cache lines of each column warm. */
 typedef struct {
     bool used;           /* has values in the current row group */
-    bool flush_queued;   /* the caller will close the open page after this row */
     bool use_dict, decided, dict_pages;
     bool has_minmax;
     uint32_t n, cap;     /* values in the open page */

@@ -1,6 +1,9 @@
 /* Reader planning: how input is cut into splits (one row group each). */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "convert/reader.h"
 #include "test.h"
@@ -115,10 +118,58 @@ static void test_reader_split_take(void)
     free(s);
 }
 
+/* With hold, the reader stops before moving its buffer: every line it has
+ * returned is still intact, and the next call without hold goes on with
+ * the next line. */
+static void test_reader_lines_hold_keeps_lines(void)
+{
+    char path[] = "/tmp/ndpq-reader-XXXXXX";
+    int fd = mkstemp(path);
+    if (!CHECK(fd >= 0)) return;
+    FILE *f = fdopen(fd, "w");
+    enum { LINES = 40000 }; /* about 3 MiB: several reads */
+    for (int i = 0; i < LINES; i++) fprintf(f, "{\"n\":%d,\"pad\":\"%064d\"}\n", i, i);
+    fclose(f);
+    struct held_line { const uint8_t *p; size_t len; int n; } *held = malloc(LINES * sizeof *held);
+    reader_lines rl;
+    err_t e = {0};
+    reader_part part = {0, 0, 0, true};
+    if (!CHECK(held) || !CHECK_EQ_INT(reader_lines_open(&rl, -1, path, &part, &e), 0)) goto out;
+    int next = 0, nheld = 0, holds = 0, bad = 0;
+    for (;;) {
+        const uint8_t *line;
+        size_t len;
+        int got = reader_lines_next(&rl, nheld > 0, &line, &len, &e);
+        if (got == READER_HOLD) {
+            holds++;
+            for (int k = 0; k < nheld; k++) {
+                char want[128];
+                int wl = snprintf(want, sizeof want, "{\"n\":%d,\"pad\":\"%064d\"}", held[k].n, held[k].n);
+                bad += held[k].len != (size_t)wl || memcmp(held[k].p, want, (size_t)wl) != 0;
+            }
+            nheld = 0;
+            continue;
+        }
+        if (got != 1) {
+            CHECK_EQ_INT(got, 0);
+            break;
+        }
+        held[nheld++] = (struct held_line){line, len, next++};
+    }
+    CHECK_EQ_INT(next, LINES);
+    CHECK_EQ_INT(bad, 0);
+    CHECK(holds >= 2);
+    reader_lines_close(&rl);
+out:
+    free(held);
+    unlink(path);
+}
+
 void register_reader_tests(void)
 {
     TEST_ADD(test_reader_split_sizes_one_thread_keeps_target);
     TEST_ADD(test_reader_split_sizes_even_for_threads);
     TEST_ADD(test_reader_split_sizes_small_batches_stay_whole);
     TEST_ADD(test_reader_split_take);
+    TEST_ADD(test_reader_lines_hold_keeps_lines);
 }
