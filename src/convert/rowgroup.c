@@ -41,8 +41,6 @@ int rowgroup_init(rowgroup *g, const column_opts *o, codec_id codec)
  * copy and hashes stay in the L2 cache. */
 #define RG_QUEUE_VALUES 8192
 
-enum { RG_USED = 1, RG_STABLE = 2 };
-
 void rowgroup_free(rowgroup *g)
 {
     for (uint32_t i = 0; i < g->ncols; i++) column_free(&g->cols[i]);
@@ -119,7 +117,7 @@ static int grow_queue(rowgroup *g)
     return 0;
 }
 
-static int queue(rowgroup *g, uint32_t col, const uint8_t *p, uint32_t len, uint8_t kind, err_t *e)
+int rowgroup_queue(rowgroup *g, uint32_t col, const uint8_t *p, uint32_t len, uint8_t kind, err_t *e)
 {
     RETURN_ERROR_IF(col >= g->ncols && ensure_col(g, col) != 0, e, ERR_NOMEM, "out of memory");
     if (!(g->state[col] & RG_USED)) {
@@ -132,20 +130,8 @@ static int queue(rowgroup *g, uint32_t col, const uint8_t *p, uint32_t len, uint
     }
     g->state[col] |= kind;
     RETURN_ERROR_IF(g->qn == g->qcap && grow_queue(g) != 0, e, ERR_NOMEM, "out of memory");
-    if (g->qcount[col]++ == 0) g->touched[g->ntouched++] = col;
-    g->qcol[g->qn] = col;
-    g->qval[g->qn++] = (rg_val){p, len, g->num_rows};
+    rowgroup_append(g, col, p, len);
     return 0;
-}
-
-int rowgroup_put(rowgroup *g, uint32_t col, const uint8_t *p, uint32_t len, err_t *e)
-{
-    return queue(g, col, p, len, 0, e);
-}
-
-int rowgroup_put_stable(rowgroup *g, uint32_t col, const uint8_t *p, uint32_t len, err_t *e)
-{
-    return queue(g, col, p, len, RG_STABLE, e);
 }
 
 int rowgroup_end_row(rowgroup *g, err_t *e)

@@ -26,6 +26,9 @@ typedef struct {
     uint32_t num_rows;
 } rowgroup_out;
 
+/* Per column: has values in the row group; takes rowgroup_put_stable values. */
+enum { RG_USED = 1, RG_STABLE = 2 };
+
 /* A queued value: its bytes stay the caller's until the queue drains. */
 typedef struct {
     const uint8_t *p;
@@ -58,14 +61,35 @@ typedef struct {
 /* -1 when out of memory; rowgroup_free is still due. */
 int rowgroup_init(rowgroup *g, const column_opts *o, codec_id codec);
 void rowgroup_free(rowgroup *g);
+/* The slow path of rowgroup_put and rowgroup_put_stable (kind RG_STABLE):
+ * a column new to the row group, or a full queue. */
+int rowgroup_queue(rowgroup *g, uint32_t col, const uint8_t *p, uint32_t len, uint8_t kind, err_t *e);
+
+static inline void rowgroup_append(rowgroup *g, uint32_t col, const uint8_t *p, uint32_t len)
+{
+    if (g->qcount[col]++ == 0) g->touched[g->ntouched++] = col;
+    g->qcol[g->qn] = col;
+    g->qval[g->qn++] = (rg_val){p, len, g->num_rows};
+}
+
 /* Queues a value for column col in the current row. Its bytes must stay
  * put until the queue drains: at rowgroup_end_row (when the queue is full,
- * see rowgroup_idle), rowgroup_drain or rowgroup_encode. */
-int rowgroup_put(rowgroup *g, uint32_t col, const uint8_t *p, uint32_t len, err_t *e);
+ * see rowgroup_idle), rowgroup_drain or rowgroup_encode. Inline, since the
+ * worker calls it for every value and most need no more than an append. */
+static inline int rowgroup_put(rowgroup *g, uint32_t col, const uint8_t *p, uint32_t len, err_t *e)
+{
+    if (col >= g->ncols || g->state[col] != RG_USED || g->qn == g->qcap) return rowgroup_queue(g, col, p, len, 0, e);
+    rowgroup_append(g, col, p, len);
+    return 0;
+}
+
 /* For values whose bytes stay put for the whole job (metadata columns):
  * the same pointer again is the same value. A column takes only these or
  * only rowgroup_put values. */
-int rowgroup_put_stable(rowgroup *g, uint32_t col, const uint8_t *p, uint32_t len, err_t *e);
+static inline int rowgroup_put_stable(rowgroup *g, uint32_t col, const uint8_t *p, uint32_t len, err_t *e)
+{
+    return rowgroup_queue(g, col, p, len, RG_STABLE, e);
+}
 /* Ends the current row; drains the queue once it holds enough values. */
 int rowgroup_end_row(rowgroup *g, err_t *e);
 /* True when no queued value refers to the caller's bytes. */

@@ -51,15 +51,18 @@ static scan_result scan_string_slow(cursor *c, bool decode, const uint8_t **out,
 {
     const uint8_t *start = ++c->p;
     uint8_t *dst = NULL, *d = NULL; /* decoding buffer, once an escape shows up */
-    const uint8_t *run = start;
     for (;;) {
-        c->p = jsonstr_skip_plain(c->p, c->end);
+        c->p = d ? jsonstr_copy_plain(c->p, c->end, &d) : jsonstr_skip_plain(c->p, c->end);
         if (c->p >= c->end) CORRUPT(c, "unterminated string");
         uint8_t ch = *c->p;
         if (ch == '"') break;
         if (ch >= 0x80) {
             int k = utf8_seq_len(c->p, c->end);
             if (!k) CORRUPT(c, "invalid UTF-8");
+            if (d) {
+                memcpy(d, c->p, (size_t)k);
+                d += k;
+            }
             c->p += k;
             continue;
         }
@@ -67,14 +70,12 @@ static scan_result scan_string_slow(cursor *c, bool decode, const uint8_t **out,
         /* Backslash escape. */
         if (c->end - c->p < 2) CORRUPT(c, "unterminated string");
         if (decode && !dst) {
-            /* Decoded text is never longer than the raw rest of the line. */
-            dst = arena_reserve(c->a, (size_t)(c->end - start));
+            /* Decoded text is never longer than the raw rest of the line;
+             * the 16 bytes are room for jsonstr_copy_plain's stores. */
+            dst = arena_reserve(c->a, (size_t)(c->end - start) + 16);
             if (!dst) return SCAN_NOMEM;
-            d = dst;
-        }
-        if (decode) {
-            memcpy(d, run, (size_t)(c->p - run));
-            d += c->p - run;
+            memcpy(dst, start, (size_t)(c->p - start));
+            d = dst + (c->p - start);
         }
         uint8_t esc = c->p[1];
         const uint8_t *at = c->p;
@@ -116,12 +117,9 @@ static scan_result scan_string_slow(cursor *c, bool decode, const uint8_t **out,
             CORRUPT(c, "invalid escape in string");
         }
         if (simple && decode) *d++ = simple;
-        run = c->p;
     }
     if (decode) {
         if (dst) {
-            memcpy(d, run, (size_t)(c->p - run));
-            d += c->p - run;
             arena_commit(c->a, (size_t)(d - dst));
             *out = dst;
             *outlen = (uint32_t)(d - dst);

@@ -149,6 +149,11 @@ static void test_scanner_string_escapes(void)
     CHECK_OK("{\"s\":\"\\uD83D\\n\"}", F("s", FFFD "\n"));
     /* Keys are decoded too; a key and a value both using the arena. */
     CHECK_OK("{\"a\\nb\":\"c\\td\",\"e\\u00e9\":\"\\u0000\"}", F("a\nb", "c\td"), F("e\xC3\xA9", "\0"));
+    /* Past the first escape, plain runs are copied 16 bytes at a time:
+     * runs longer and shorter than that, raw UTF-8 among them, and an
+     * escape last. */
+    CHECK_OK("{\"s\":\"\\tabcdefghijklmnopqrstuvwxyz0123\\n01234567\xC3\xA9\xE2\x82\xAC" "ABCDEFGHIJKLMNOPQRSTUV\\\"x\\\\\"}",
+             F("s", "\tabcdefghijklmnopqrstuvwxyz0123\n01234567\xC3\xA9\xE2\x82\xAC" "ABCDEFGHIJKLMNOPQRSTUV\"x\\"));
     CHECK_OK("{\"\\\"\":\"\\\\\"}", F("\"", "\\"));
 }
 
