@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +24,7 @@ const char *writer_created_by(void) { return "ndpq version " NDPQ_VERSION " (bui
 
 static int write_all(writer *w, const void *p, size_t n, err_t *e)
 {
-    RETURN_SYSERR_IF(fs_write_all(w->fd, p, n) != 0, e, ERR_IO, "writing %s", w->final_path);
+    RETURN_SYSERR_IF(dio_write(&w->f, p, n) != DIO_OK, e, ERR_IO, "writing %s", w->final_path);
     w->pos += (int64_t)n;
     return 0;
 }
@@ -33,7 +32,7 @@ static int write_all(writer *w, const void *p, size_t n, err_t *e)
 int writer_open(writer *w, const char *final_path, codec_id codec, err_t *e)
 {
     memset(w, 0, sizeof *w);
-    w->fd = -1;
+    w->f.fd = -1;
     w->codec = codec;
     w->final_path = strdup(final_path);
     char *d1 = strdup(final_path), *d2 = strdup(final_path);
@@ -45,8 +44,7 @@ int writer_open(writer *w, const char *final_path, codec_id codec, err_t *e)
     free(d1);
     free(d2);
     RETURN_ERROR_IF(!w->tmp_path, e, ERR_NOMEM, "out of memory");
-    w->fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    RETURN_SYSERR_IF(w->fd < 0, e, ERR_IO, "creating %s", w->tmp_path);
+    RETURN_SYSERR_IF(dio_open(&w->f, w->tmp_path, 0644) != 0, e, ERR_IO, "creating %s", w->tmp_path);
     return write_all(w, "PAR1", 4, e);
 }
 
@@ -113,72 +111,9 @@ int writer_add_chunk_parts(writer *w, uint32_t col, const pq_chunk *c, const uin
 /* On a disk with a write cache, a flush costs in proportion to what it
  * covers (60 MB: 35 ms here, even long after the writes); flushed only by
  * the final fsync, all of it was waited for at the end. */
-struct writer_sync {
-    pthread_t th;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int fd;
-    bool want, stop;
-    int err; /* errno of the first failed fdatasync */
-};
-
-static void *sync_main(void *arg)
-{
-    struct writer_sync *s = arg;
-    pthread_mutex_lock(&s->mu);
-    for (;;) {
-        while (!s->want && !s->stop) pthread_cond_wait(&s->cv, &s->mu);
-        if (!s->want) break;
-        s->want = false;
-        pthread_mutex_unlock(&s->mu);
-        int rc = fdatasync(s->fd), er = errno;
-        pthread_mutex_lock(&s->mu);
-        if (rc != 0 && !s->err) s->err = er;
-    }
-    pthread_mutex_unlock(&s->mu);
-    return NULL;
-}
-
 void writer_sync_behind(writer *w)
 {
-    if (w->fd < 0) return;
-    struct writer_sync *s = w->sync;
-    if (!s) {
-        s = calloc(1, sizeof *s);
-        if (!s) return; /* only sooner: writer_finish syncs anyway */
-        s->fd = w->fd;
-        pthread_mutex_init(&s->mu, NULL);
-        pthread_cond_init(&s->cv, NULL);
-        if (pthread_create(&s->th, NULL, sync_main, s) != 0) {
-            pthread_cond_destroy(&s->cv);
-            pthread_mutex_destroy(&s->mu);
-            free(s);
-            return;
-        }
-        w->sync = s;
-    }
-    pthread_mutex_lock(&s->mu);
-    s->want = true;
-    pthread_cond_signal(&s->cv);
-    pthread_mutex_unlock(&s->mu);
-}
-
-/* Lets a wanted sync finish, ends the thread; its errno, or 0. */
-static int sync_stop(writer *w)
-{
-    struct writer_sync *s = w->sync;
-    if (!s) return 0;
-    pthread_mutex_lock(&s->mu);
-    s->stop = true;
-    pthread_cond_signal(&s->cv);
-    pthread_mutex_unlock(&s->mu);
-    pthread_join(s->th, NULL);
-    int err = s->err;
-    pthread_cond_destroy(&s->cv);
-    pthread_mutex_destroy(&s->mu);
-    free(s);
-    w->sync = NULL;
-    return err;
+    if (w->f.fd >= 0) dio_sync_behind(&w->f);
 }
 
 static void put_schema(thrift_w *t, const writer_schema *s)
@@ -318,16 +253,13 @@ int writer_finish(writer *w, const writer_schema *s, codec_ctx *cx, page_scratch
                            : err_set(e, ERR_NOMEM, "out of memory writing the footer");
     buf_free(&meta);
     TRY(rc);
-    /* A failed background sync has reported its error once: it is ours. */
-    int se = sync_stop(w);
-    if (se) {
-        errno = se;
-        return err_sys(e, ERR_IO, "syncing %s", w->tmp_path);
-    }
-    RETURN_SYSERR_IF(fsync(w->fd) != 0, e, ERR_IO, "syncing %s", w->tmp_path);
-    int fd = w->fd;
-    w->fd = -1;
-    RETURN_SYSERR_IF(close(fd) != 0, e, ERR_IO, "closing %s", w->tmp_path);
+    /* A failed background write or sync has reported its error once: it
+     * is ours. */
+    int fin = dio_finish(&w->f);
+    RETURN_SYSERR_IF(fin == DIO_EWRITE, e, ERR_IO, "writing %s", w->final_path);
+    RETURN_SYSERR_IF(fin == DIO_ESYNC, e, ERR_IO, "syncing %s", w->tmp_path);
+    RETURN_SYSERR_IF(fsync(w->f.fd) != 0, e, ERR_IO, "syncing %s", w->tmp_path);
+    RETURN_SYSERR_IF(dio_close(&w->f) != 0, e, ERR_IO, "closing %s", w->tmp_path);
     return 0;
 }
 
@@ -341,13 +273,12 @@ int writer_commit(writer *w, err_t *e)
 
 void writer_close(writer *w)
 {
-    sync_stop(w);
-    if (w->fd >= 0) close(w->fd);
+    dio_close(&w->f);
     if (!w->committed && w->tmp_path) unlink(w->tmp_path);
     for (uint32_t r = 0; r < w->nrg; r++) free(w->rgs[r].cols);
     free(w->rgs);
     free(w->tmp_path);
     free(w->final_path);
     memset(w, 0, sizeof *w);
-    w->fd = -1;
+    w->f.fd = -1;
 }

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/dio.h"
 #include "common/err.h"
 #include "parquet/codec.h"
 #include "parquet/page.h"
@@ -41,10 +42,9 @@ typedef struct {
 } writer_schema;
 
 typedef struct {
-    int fd;
+    dio_file f;
     char *tmp_path, *final_path;
     int64_t pos;
-    struct writer_sync *sync; /* see writer_sync_behind */
     codec_id codec;
     writer_rowgroup *rgs;
     uint32_t nrg, caprg;
@@ -60,10 +60,10 @@ int writer_add_chunk(writer *w, uint32_t col, const pq_chunk *c, const uint8_t *
  * (the dictionary page, then the data pages). */
 int writer_add_chunk_parts(writer *w, uint32_t col, const pq_chunk *c, const uint8_t *a, size_t alen,
                            const uint8_t *b, size_t blen, err_t *e);
-/* Makes what is written so far durable in the background (fdatasync on a
- * thread of the writer's own), so the fsync of writer_finish only waits for
- * what came after: the commit is on the critical path of every batch. An
- * error there fails writer_finish. */
+/* Makes what is written so far durable in the background (fdatasync on
+ * the file's I/O thread, common/dio), so the fsync of writer_finish only
+ * waits for what came after: the commit is on the critical path of every
+ * batch. An error there fails writer_finish. */
 void writer_sync_behind(writer *w);
 int writer_finish(writer *w, const writer_schema *s, codec_ctx *cx, page_scratch *ps, err_t *e);
 int writer_commit(writer *w, err_t *e);

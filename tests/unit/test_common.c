@@ -1,14 +1,17 @@
-/* common/: date, uri, jsonw, buf, mem, arena. */
+/* common/: date, uri, jsonw, buf, mem, arena, dio. */
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "common/arena.h"
 #include "common/buf.h"
+#include "common/dio.h"
 #include "common/mem.h"
 #include "common/bytes.h"
 #include "common/date.h"
@@ -550,6 +553,81 @@ static void test_mem_huge_heap_env(void)
     free(pre);
 }
 
+/* ---- dio ---- */
+
+/* Writes of every awkward size (a byte, just under and over a block and a
+ * buffer, several buffers at once), syncs asked for in between: the file
+ * holds exactly the bytes written, whether direct I/O was used or not. */
+static void test_dio_writes_exact_bytes(void)
+{
+    static const size_t sizes[] = {1, 4095, 4096, 4097, 262143, 262144, 262145, 3u << 20, 7, 100000};
+    const char *dirs[] = {"/tmp", "/dev/shm"};
+    for (size_t d = 0; d < sizeof dirs / sizeof *dirs; d++) {
+        if (access(dirs[d], W_OK) != 0) continue;
+        char path[64];
+        snprintf(path, sizeof path, "%s/ndpq-dio-%d", dirs[d], (int)getpid());
+        size_t total = 0;
+        for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) total += sizes[i];
+        uint8_t *want = malloc(total), *got = malloc(total + 1);
+        if (!CHECK(want && got)) return;
+        for (size_t i = 0; i < total; i++) want[i] = (uint8_t)(i * 2654435761u >> 13);
+        dio_file f;
+        if (!CHECK_EQ_INT(dio_open(&f, path, 0600), 0)) return;
+        size_t at = 0;
+        for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+            CHECK_EQ_INT(dio_write(&f, want + at, sizes[i]), DIO_OK);
+            at += sizes[i];
+            if (i % 3 == 2) dio_sync_behind(&f);
+        }
+        CHECK_EQ_INT(dio_finish(&f), DIO_OK);
+        CHECK_EQ_INT(dio_close(&f), 0);
+        FILE *in = fopen(path, "rb");
+        size_t n = in ? fread(got, 1, total + 1, in) : 0;
+        if (in) fclose(in);
+        CHECK_EQ_U64(n, total);
+        CHECK(memcmp(got, want, total) == 0);
+        unlink(path);
+        free(want);
+        free(got);
+    }
+}
+
+/* A file limit (RLIMIT_FSIZE) that the last block's padding would pass:
+ * the direct write is cut short, and the exact bytes go out the ordinary
+ * way, so the file is whole and the job would not fail. */
+static void test_dio_padding_past_a_file_limit_falls_back(void)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/ndpq-dio-lim-%d", (int)getpid());
+    enum { N = 10000 };
+    uint8_t want[N], got[N + 1];
+    for (size_t i = 0; i < N; i++) want[i] = (uint8_t)(i * 7 + 1);
+    struct rlimit old;
+    if (!CHECK_EQ_INT(getrlimit(RLIMIT_FSIZE, &old), 0)) return;
+    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+    struct rlimit lim = {N, old.rlim_max};
+    dio_file f;
+    int opened = -1, fin = -1;
+    if (setrlimit(RLIMIT_FSIZE, &lim) == 0) {
+        opened = dio_open(&f, path, 0600);
+        if (opened == 0) {
+            CHECK_EQ_INT(dio_write(&f, want, N), DIO_OK);
+            fin = dio_finish(&f);
+            dio_close(&f);
+        }
+        setrlimit(RLIMIT_FSIZE, &old);
+    }
+    signal(SIGXFSZ, prev);
+    CHECK_EQ_INT(opened, 0);
+    CHECK_EQ_INT(fin, DIO_OK);
+    FILE *in = fopen(path, "rb");
+    size_t n = in ? fread(got, 1, sizeof got, in) : 0;
+    if (in) fclose(in);
+    CHECK_EQ_U64(n, N);
+    CHECK(memcmp(got, want, N) == 0);
+    unlink(path);
+}
+
 void register_common_tests(void)
 {
     TEST_ADD(test_bytes_eq_matches_memcmp);
@@ -568,4 +646,6 @@ void register_common_tests(void)
     TEST_ADD(test_buf_oom_is_sticky);
     TEST_ADD(test_mem_resize_keeps_bytes);
     TEST_ADD(test_arena_stable_and_rollback);
+    TEST_ADD(test_dio_writes_exact_bytes);
+    TEST_ADD(test_dio_padding_past_a_file_limit_falls_back);
 }
