@@ -195,6 +195,28 @@ if want convert; then
   done
 fi
 
+# ------------------------------------------------------------------ machine
+# What 2 threads can give here at all: sha256sum over the last set's input
+# (in the page cache: pure CPU) alone, then two at once. On a VM whose two
+# vCPUs are not two whole cores (SMT siblings, or a busy host), the pair
+# runs slower than one alone, and no program's 2-thread scaling can pass
+# their combined rate (report.mjs: "machine ceiling").
+if want convert && [ -n "${FILES[0]:-}" ]; then
+  for ((r = 1; r <= REPEAT; r++)); do
+    measure - cpu-alone 1 "$r" "" sha256sum "${FILES[@]}"
+    tfa=$OUT/cpu-a.$$ tfb=$OUT/cpu-b.$$
+    "$TIME" -f '%e %M' -o "$tfa" sha256sum "${FILES[@]}" >/dev/null &
+    pa=$!
+    "$TIME" -f '%e %M' -o "$tfb" sha256sum "${FILES[@]}" >/dev/null
+    wait "$pa"
+    for tf in "$tfa" "$tfb"; do
+      read -r secs rss < <(tail -n 1 "$tf")
+      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' - cpu-pair 2 "$r" "$secs" "$rss" 0 >> "$MEAS"
+      rm -f "$tf"
+    done
+  done
+fi
+
 # ------------------------------------------------------------------ ingest
 # 100,000 S3 events through `ndpq ingest` into a fresh state.db per run, with
 # MAX_FILES_PER_MANIFEST 200 (production) and 10 (default). The objects and
