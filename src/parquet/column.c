@@ -91,6 +91,13 @@ static void go_plain(column *c)
 /* Values seen before an all-but-unique chunk gives up its dictionary. */
 #define COLUMN_SAMPLE 1024
 
+/* Most values a dictionary-encoded page holds. Until the page is encoded
+ * each value costs 8 bytes (its id and row), and a page of short values
+ * (booleans, enums) reached 20,000 of them: 160 columns' arrays held about
+ * 12 MiB per worker. Bit-packed ids make small pages anyway, so more pages
+ * cost next to nothing (wide: 4 KB less in all, from RLE runs). */
+#define COLUMN_DICT_PAGE_VALUES 4096
+
 int column_put(column *c, const column_opts *o, uint32_t row, const uint8_t *p, uint32_t len, const uint64_t *hash)
 {
     if (c->n == c->cap) {
@@ -134,7 +141,7 @@ int column_put(column *c, const column_opts *o, uint32_t row, const uint8_t *p, 
     if (c->use_dict && !c->decided && c->n == COLUMN_SAMPLE && c->d.n > COLUMN_SAMPLE - COLUMN_SAMPLE / 32)
         go_plain(c);
     return c->page_value_bytes >= o->page_bytes || c->n >= o->page_rows ||
-           (c->use_dict && dict_plain_size(&c->d) > o->dict_limit);
+           (c->use_dict && (c->n >= COLUMN_DICT_PAGE_VALUES || dict_plain_size(&c->d) > o->dict_limit));
 }
 
 int column_put_stable(column *c, const column_opts *o, uint32_t row, const uint8_t *p, uint32_t len)
@@ -152,7 +159,7 @@ int column_put_stable(column *c, const column_opts *o, uint32_t row, const uint8
     c->ids[c->n++] = c->stable_id;
     c->values++;
     c->page_value_bytes += 4u + len;
-    return c->page_value_bytes >= o->page_bytes || c->n >= o->page_rows;
+    return c->page_value_bytes >= o->page_bytes || c->n >= o->page_rows || c->n >= COLUMN_DICT_PAGE_VALUES;
 }
 
 int column_flush(column *c, const column_opts *o, uint32_t row_end, codec_ctx *cx, page_scratch *ps, err_t *e)
