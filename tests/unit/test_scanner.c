@@ -171,6 +171,32 @@ static void test_scanner_numbers_and_literals(void)
     CHECK_OK("{\"a\":123456789012345678901234567890}", F("a", "123456789012345678901234567890"));
     CHECK_OK("{\"a\":  7  ,\"b\":8}", F("a", "7"), F("b", "8"));
     CHECK_OK("{\"a\":true }", F("a", "true"));
+    /* Digit runs are counted 8 bytes at a time: every length from 1 to 19
+     * in each part, ended by each byte that can follow (and bytes just
+     * outside '0'-'9', which must end the number and make it corrupt). */
+    const char *ends[] = {"}", ",\"b\":1}", " }", "\t}"};
+    const char *bad[] = {"/}", ":}", "\x80}", "\xff}", "a}"};
+    for (int n = 1; n < 20; n++) {
+        char digits[24];
+        for (int i = 0; i < n; i++) digits[i] = (char)('1' + (i * 7) % 9);
+        digits[n] = 0;
+        const char *forms[] = {"%s", "-%s", "0.%s", "1.%se-%s", "%s.%sE+%s"};
+        for (size_t f = 0; f < sizeof forms / sizeof *forms; f++) {
+            char num[96];
+            snprintf(num, sizeof num, forms[f], digits, digits, digits);
+            for (size_t e = 0; e < sizeof ends / sizeof *ends; e++) {
+                char line[160];
+                int len = snprintf(line, sizeof line, "{\"a\":%s%s", num, ends[e]);
+                efield want[2] = {{"a", 1, num, strlen(num)}, {"b", 1, "1", 1}};
+                check_fields(line, (size_t)len, want, e == 1 ? 2 : 1, __LINE__);
+            }
+            for (size_t b = 0; b < sizeof bad / sizeof *bad; b++) {
+                char line[160];
+                int len = snprintf(line, sizeof line, "{\"a\":%s%s", num, bad[b]);
+                check_corrupt(line, (size_t)len, __LINE__);
+            }
+        }
+    }
 }
 
 static void test_scanner_nested(void)
