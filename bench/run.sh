@@ -11,7 +11,7 @@
 #   BENCH_ONLY="convert ingest latency"  the stages to run (spaces or commas)
 #   BENCH_MB=200          size of each data set in MB (10^6 bytes), 20 files each
 #   BENCH_SETS=events     data sets: any of "events wide longstr"
-#   BENCH_REPEAT=3        runs per (tool, data set, threads); the median is reported
+#   BENCH_REPEAT=5        runs per (tool, data set, threads); the median is reported
 #   BENCH_THREADS="1 2"   thread counts
 #   BENCH_TOOLS="ndpq duckdb ndpq-none"  leave one out to measure only the others;
 #                         ndpq-none is ndpq with --compression none, which shows
@@ -49,7 +49,7 @@ cd "$ROOT"
 
 MB=${BENCH_MB:-200}
 SETS=${BENCH_SETS:-events wide longstr}
-REPEAT=${BENCH_REPEAT:-3}
+REPEAT=${BENCH_REPEAT:-5}
 THREADS=${BENCH_THREADS:-1 2}
 TOOLS=${BENCH_TOOLS:-ndpq duckdb ndpq-none}
 DUCK_COLS=${BENCH_DUCKDB_COLUMNS:-given}
