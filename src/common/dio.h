@@ -24,8 +24,11 @@ typedef struct {
 
 enum { DIO_OK = 0, DIO_EWRITE = -1, DIO_ESYNC = -2 };
 
-/* Creates (or truncates) path for writing; -1 with errno. */
-int dio_open(dio_file *f, const char *path, mode_t mode);
+/* Creates (or truncates) path for writing; -1 with errno. ring: bytes of
+ * buffers (rounded to 256 KiB, at least 1 MiB). A caller that converts as
+ * well as writes gives it room for a row group's output, so it need not
+ * wait for the device; the memory is resident once the ring goes round. */
+int dio_open(dio_file *f, const char *path, mode_t mode, size_t ring);
 /* Appends n bytes; DIO_EWRITE with errno (a failure of an earlier write
  * may show here). Bytes may wait in a buffer until it fills. */
 int dio_write(dio_file *f, const void *p, size_t n);
@@ -36,6 +39,11 @@ void dio_sync_behind(dio_file *f);
  * DIO_OK, or DIO_EWRITE / DIO_ESYNC with errno of the first failure. Call
  * before the final fsync. */
 int dio_finish(dio_file *f);
+/* Writes out everything held back, then goes on with ordinary writes from
+ * the caller's thread, without the I/O thread and its buffers: for a file
+ * that only waits for a few last bytes. DIO_OK, or DIO_EWRITE / DIO_ESYNC
+ * with errno, as dio_finish. */
+int dio_settle(dio_file *f);
 /* Stops the I/O thread if running, closes the file (close's result). */
 int dio_close(dio_file *f);
 

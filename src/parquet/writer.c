@@ -29,7 +29,7 @@ static int write_all(writer *w, const void *p, size_t n, err_t *e)
     return 0;
 }
 
-int writer_open(writer *w, const char *final_path, codec_id codec, err_t *e)
+int writer_open(writer *w, const char *final_path, codec_id codec, size_t io_ring, err_t *e)
 {
     memset(w, 0, sizeof *w);
     w->f.fd = -1;
@@ -44,7 +44,7 @@ int writer_open(writer *w, const char *final_path, codec_id codec, err_t *e)
     free(d1);
     free(d2);
     RETURN_ERROR_IF(!w->tmp_path, e, ERR_NOMEM, "out of memory");
-    RETURN_SYSERR_IF(dio_open(&w->f, w->tmp_path, 0644) != 0, e, ERR_IO, "creating %s", w->tmp_path);
+    RETURN_SYSERR_IF(dio_open(&w->f, w->tmp_path, 0644, io_ring) != 0, e, ERR_IO, "creating %s", w->tmp_path);
     return write_all(w, "PAR1", 4, e);
 }
 
@@ -114,6 +114,14 @@ int writer_add_chunk_parts(writer *w, uint32_t col, const pq_chunk *c, const uin
 void writer_sync_behind(writer *w)
 {
     if (w->f.fd >= 0) dio_sync_behind(&w->f);
+}
+
+int writer_settle(writer *w, err_t *e)
+{
+    int rc = dio_settle(&w->f);
+    RETURN_SYSERR_IF(rc == DIO_EWRITE, e, ERR_IO, "writing %s", w->final_path);
+    RETURN_SYSERR_IF(rc == DIO_ESYNC, e, ERR_IO, "syncing %s", w->tmp_path);
+    return 0;
 }
 
 static void put_schema(thrift_w *t, const writer_schema *s)

@@ -52,7 +52,8 @@ typedef struct {
     bool committed;
 } writer;
 
-int writer_open(writer *w, const char *final_path, codec_id codec, err_t *e);
+/* io_ring: bytes of direct-I/O buffers (common/dio), 0 for the least. */
+int writer_open(writer *w, const char *final_path, codec_id codec, size_t io_ring, err_t *e);
 int writer_begin_rowgroup(writer *w, int64_t num_rows, err_t *e);
 /* Writes one encoded chunk (bytes = its pages) to the last row group. */
 int writer_add_chunk(writer *w, uint32_t col, const pq_chunk *c, const uint8_t *bytes, err_t *e);
@@ -65,6 +66,11 @@ int writer_add_chunk_parts(writer *w, uint32_t col, const pq_chunk *c, const uin
  * waits for what came after: the commit is on the critical path of every
  * batch. An error there fails writer_finish. */
 void writer_sync_behind(writer *w);
+/* For a part whose row groups are all written while its footer waits for
+ * the job's end (the schema is the whole batch's): writes out what direct
+ * I/O holds back and frees its buffers and thread, so a job's memory does
+ * not grow with its number of parts. */
+int writer_settle(writer *w, err_t *e);
 int writer_finish(writer *w, const writer_schema *s, codec_ctx *cx, page_scratch *ps, err_t *e);
 int writer_commit(writer *w, err_t *e);
 /* Removes the temporary file unless committed, and frees everything. */

@@ -724,7 +724,7 @@ static void test_writer_file(void)
     writer w;
     err_t e;
     err_clear(&e);
-    if (!CHECK_EQ_INT(writer_open(&w, final_path, CODEC_SNAPPY, &e), 0)) {
+    if (!CHECK_EQ_INT(writer_open(&w, final_path, CODEC_SNAPPY, 0, &e), 0)) {
         FAILF("writer_open: %s", e.msg);
         rmdir(dir);
         return;
@@ -909,7 +909,7 @@ static void test_writer_backfills_null_chunks(void)
     buf b = {0};
     pq_chunk ch;
     uint8_t *f = NULL;
-    if (!CHECK_EQ_INT(writer_open(&w, final_path, CODEC_GZIP, &e), 0)) goto out;
+    if (!CHECK_EQ_INT(writer_open(&w, final_path, CODEC_GZIP, 0, &e), 0)) goto out;
     page_input in = case_input(&c1, false);
     CHECK_EQ_INT(writer_begin_rowgroup(&w, 10, &e), 0);
     CHECK_EQ_INT(page_encode_chunk(&in, &BIG, cx, &ps, &b, &ch, &e), 0);
@@ -988,7 +988,7 @@ static void test_writer_abandoned(void)
     snprintf(final_path, sizeof final_path, "%s/never.parquet", dir);
     writer w;
     err_t e;
-    if (CHECK_EQ_INT(writer_open(&w, final_path, CODEC_NONE, &e), 0)) {
+    if (CHECK_EQ_INT(writer_open(&w, final_path, CODEC_NONE, 0, &e), 0)) {
         char tmp[512];
         snprintf(tmp, sizeof tmp, "%s", w.tmp_path);
         CHECK(exists(tmp));
