@@ -282,16 +282,20 @@ static int write_result(job *j, const reader_split *sp, worker_result *res, err_
     }
     writer_sync_behind(w);
     j->part_in += res->bytes_in;
-    /* Written: drop the pages now rather than keep a second set of buffers
-     * per column around for reuse. Those of 2 MiB and more are unmapped
-     * here (common/mem), so thread heaps keep no MiB-sized holes; trimming
-     * the heaps as well (malloc_trim) made every small buffer fault in again
-     * in the next row group (wide: 9% of the time). */
+    return 0;
+}
+
+/* Written, with workers: drop the pages now rather than keep a second set
+ * of buffers per column around for reuse. Those of 2 MiB and more are
+ * unmapped here (common/mem), so thread heaps keep no MiB-sized holes;
+ * trimming the heaps as well (malloc_trim) made every small buffer fault in
+ * again in the next row group (wide: 9% of the time). */
+static void drop_pages(worker_result *res)
+{
     for (uint32_t i = 0; i < res->enc.nchunks; i++) {
         buf_free(&res->enc.chunks[i].dict_page);
         buf_free(&res->enc.chunks[i].pages);
     }
-    return 0;
 }
 
 /* Splits smaller than this are not made just to give every thread one. */
@@ -400,6 +404,10 @@ static int run_inline(job *j, err_t *e)
     for (uint32_t i = 0; i < j->nsplits && rc == 0; i++) {
         rc = worker_run(&w, &j->splits[i], &res, e);
         if (rc == 0) rc = write_result(j, &j->splits[i], &res, e);
+        /* One thread converts and writes in turn, so the written pages can
+         * go straight back to the columns instead of fresh huge pages
+         * (events: page zeroing 5% -> 0.5% of the profile; CPU -1 to -2%). */
+        rowgroup_reclaim(&w.g, &res.enc);
     }
     worker_free(&w);
     worker_result_free(&res);
@@ -467,6 +475,7 @@ static int run_threads(job *j, err_t *e)
             break;
         }
         if (!t->empty) rc = write_result(j, t->split, &t->res, e);
+        drop_pages(&t->res);
         t->state = 0;
         next_write++;
     }

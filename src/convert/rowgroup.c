@@ -218,6 +218,22 @@ int rowgroup_encode(rowgroup *g, rowgroup_out *out, err_t *e)
     return 0;
 }
 
+void rowgroup_reclaim(rowgroup *g, rowgroup_out *out)
+{
+    for (uint32_t i = 0; i < out->nchunks; i++) {
+        rg_chunk *ch = &out->chunks[i];
+        /* column_finish left the column the chunk's old buffer: empty. */
+        if (ch->col < g->ncols && g->cols[ch->col].pages.cap == 0) {
+            buf t = g->cols[ch->col].pages;
+            g->cols[ch->col].pages = ch->pages;
+            ch->pages = t;
+            buf_reset(&g->cols[ch->col].pages);
+        }
+        buf_free(&ch->pages);
+        buf_free(&ch->dict_page);
+    }
+}
+
 void rowgroup_out_reset(rowgroup_out *o)
 {
     o->nchunks = 0;

@@ -102,6 +102,11 @@ int rowgroup_drain(rowgroup *g, err_t *e);
 /* Drains, then finishes every column chunk into out and resets for the
  * next row group. */
 int rowgroup_encode(rowgroup *g, rowgroup_out *out, err_t *e);
+/* Once out is written: its page buffers go back to the columns that
+ * filled them, for the next row group, and whatever a column cannot take
+ * is freed. For a caller that converts and writes in turn; with workers,
+ * the row group is written while its worker goes on. */
+void rowgroup_reclaim(rowgroup *g, rowgroup_out *out);
 void rowgroup_out_reset(rowgroup_out *o);
 void rowgroup_out_free(rowgroup_out *o);
 
