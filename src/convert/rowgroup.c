@@ -16,6 +16,11 @@
 #define ROWGROUP_DICT_BUDGET ((size_t)24 << 20)
 #define ROWGROUP_MIN_SHARE ((size_t)64 << 10)
 
+/* Values queued before the queue drains: enough that each column's state
+ * is loaded once for dozens of values, few enough that the queue, grouped
+ * copy and hashes stay in the L2 cache. */
+#define RG_QUEUE_VALUES 8192
+
 static size_t share_of(size_t budget, uint32_t ncols)
 {
     size_t s = budget / (ncols ? ncols : 1);
@@ -38,11 +43,6 @@ int rowgroup_init(rowgroup *g, const column_opts *o, codec_id codec)
     g->cx = codec_ctx_new(codec, 0);
     return g->cx ? 0 : -1;
 }
-
-/* Values queued before the queue drains: enough that each column's state
- * is loaded once for dozens of values, few enough that the queue, grouped
- * copy and hashes stay in the L2 cache. */
-#define RG_QUEUE_VALUES 8192
 
 void rowgroup_free(rowgroup *g)
 {
