@@ -213,11 +213,13 @@ static int part_path(const job *j, uint32_t idx, buf *out)
 
 /* Direct-I/O buffers of a part file at 1 thread, where the converting
  * thread writes too: with 1 MiB it waited for the device through most of
- * each row group's output (40 MB for longstr); with 8 MiB it hands the
+ * each row group's output (40 MB for longstr); with 4 MiB it hands the
  * bytes over and goes on converting while the device writes them (events
- * -5%, longstr -6%; 16 and 32 MiB no better). With workers the main
- * thread only writes, and the least memory does. */
-#define JOB_IO_RING_1T ((size_t)8 << 20)
+ * -5%, longstr -6%). 8, 16 and 32 MiB were no faster, and every MiB of
+ * fresh memory costs 1.2-1.6 ms here after another program's run
+ * (bench/README.md). With workers the main thread only writes, and the
+ * least memory does. */
+#define JOB_IO_RING_1T ((size_t)4 << 20)
 
 static int open_part(job *j, err_t *e)
 {
