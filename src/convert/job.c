@@ -287,19 +287,6 @@ static int write_result(job *j, const reader_split *sp, worker_result *res, err_
     return 0;
 }
 
-/* Written, with workers: drop the pages now rather than keep a second set
- * of buffers per column around for reuse. Those of 2 MiB and more are
- * unmapped here (common/mem), so thread heaps keep no MiB-sized holes;
- * trimming the heaps as well (malloc_trim) made every small buffer fault in
- * again in the next row group (wide: 9% of the time). */
-static void drop_pages(worker_result *res)
-{
-    for (uint32_t i = 0; i < res->enc.nchunks; i++) {
-        buf_free(&res->enc.chunks[i].dict_page);
-        buf_free(&res->enc.chunks[i].pages);
-    }
-}
-
 /* Splits smaller than this are not made just to give every thread one. */
 #define JOB_MIN_SPLIT ((uint64_t)8 << 20)
 
@@ -477,7 +464,7 @@ static int run_threads(job *j, err_t *e)
             break;
         }
         if (!t->empty) rc = write_result(j, t->split, &t->res, e);
-        drop_pages(&t->res);
+        rowgroup_out_drop(&t->res.enc);
         t->state = 0;
         next_write++;
     }

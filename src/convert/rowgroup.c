@@ -1,5 +1,6 @@
 #include "convert/rowgroup.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,28 +62,30 @@ void rowgroup_free(rowgroup *g)
     memset(g, 0, sizeof *g);
 }
 
+/* Resizes the array *pp to n elements of size bytes; on failure it stays as
+ * it was. pp is the address of any object pointer. */
+static bool resize(void *pp, size_t n, size_t size)
+{
+    void *p;
+    memcpy(&p, pp, sizeof p);
+    p = realloc(p, n * size);
+    if (p) memcpy(pp, &p, sizeof p);
+    return p != NULL;
+}
+
 static int ensure_col(rowgroup *g, uint32_t col)
 {
     uint32_t nc = g->ncols ? g->ncols : 64;
     while (nc <= col) nc *= 2;
     /* Arrays longer than ncols do no harm, so a failure part way leaves
      * the row group as it was. */
-    uint8_t *st = realloc(g->state, nc);
-    if (!st) return -1;
-    g->state = st;
-    uint32_t *qc = realloc(g->qcount, nc * sizeof *qc);
-    if (!qc) return -1;
-    g->qcount = qc;
-    uint32_t *t = realloc(g->touched, nc * sizeof *t);
-    if (!t) return -1;
-    g->touched = t;
-    column *c = realloc(g->cols, nc * sizeof *c);
-    if (!c) return -1;
-    g->cols = c;
+    if (!resize(&g->state, nc, sizeof *g->state) || !resize(&g->qcount, nc, sizeof *g->qcount) ||
+        !resize(&g->touched, nc, sizeof *g->touched) || !resize(&g->cols, nc, sizeof *g->cols))
+        return -1;
     for (uint32_t i = g->ncols; i < nc; i++) {
-        column_init(&c[i]);
-        st[i] = 0;
-        qc[i] = 0;
+        column_init(&g->cols[i]);
+        g->state[i] = 0;
+        g->qcount[i] = 0;
     }
     g->ncols = nc;
     return 0;
@@ -104,18 +107,9 @@ static int push_id(uint32_t **arr, uint32_t *n, uint32_t *cap, uint32_t v)
 static int grow_queue(rowgroup *g)
 {
     uint32_t nc = g->qcap ? g->qcap * 2 : RG_QUEUE_VALUES * 2;
-    uint32_t *qc = realloc(g->qcol, nc * sizeof *qc);
-    if (!qc) return -1;
-    g->qcol = qc;
-    rg_val *v = realloc(g->qval, nc * sizeof *v);
-    if (!v) return -1;
-    g->qval = v;
-    rg_val *so = realloc(g->sorted, nc * sizeof *so);
-    if (!so) return -1;
-    g->sorted = so;
-    uint64_t *h = realloc(g->hashes, nc * sizeof *h);
-    if (!h) return -1;
-    g->hashes = h;
+    if (!resize(&g->qcol, nc, sizeof *g->qcol) || !resize(&g->qval, nc, sizeof *g->qval) ||
+        !resize(&g->sorted, nc, sizeof *g->sorted) || !resize(&g->hashes, nc, sizeof *g->hashes))
+        return -1;
     g->qcap = nc;
     return 0;
 }
@@ -218,6 +212,14 @@ int rowgroup_encode(rowgroup *g, rowgroup_out *out, err_t *e)
     return 0;
 }
 
+void rowgroup_out_drop(rowgroup_out *out)
+{
+    for (uint32_t i = 0; i < out->nchunks; i++) {
+        buf_free(&out->chunks[i].dict_page);
+        buf_free(&out->chunks[i].pages);
+    }
+}
+
 void rowgroup_reclaim(rowgroup *g, rowgroup_out *out)
 {
     for (uint32_t i = 0; i < out->nchunks; i++) {
@@ -229,9 +231,8 @@ void rowgroup_reclaim(rowgroup *g, rowgroup_out *out)
             ch->pages = t;
             buf_reset(&g->cols[ch->col].pages);
         }
-        buf_free(&ch->pages);
-        buf_free(&ch->dict_page);
     }
+    rowgroup_out_drop(out);
 }
 
 void rowgroup_out_reset(rowgroup_out *o)
