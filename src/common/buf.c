@@ -6,7 +6,9 @@
 
 #include "common/mem.h"
 
-bool buf_grow(buf *b, size_t need)
+bool buf_grow(buf *b, size_t need) { return buf_grow_upto(b, need, SIZE_MAX); }
+
+bool buf_grow_upto(buf *b, size_t need, size_t limit)
 {
     if (b->oom) return false;
     size_t want = b->len + need;
@@ -16,6 +18,7 @@ bool buf_grow(buf *b, size_t need)
         if (cap > SIZE_MAX / 2) { cap = want; break; }
         cap *= 2;
     }
+    if (cap > limit && limit >= want) cap = limit;
     uint8_t *p = b->huge ? mem_resize(b->data, b->cap, cap) : realloc(b->data, cap);
     if (!p) { b->oom = true; return false; }
     b->data = p;

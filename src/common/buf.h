@@ -19,6 +19,10 @@ typedef struct {
 } buf;
 
 bool buf_grow(buf *b, size_t need);   /* ensure cap >= len + need */
+/* buf_grow whose doubling stops at limit bytes, when that is enough: for a
+ * buffer known to fill up to about limit, which doubling would overshoot
+ * by up to twice (memory that huge pages make resident, used or not). */
+bool buf_grow_upto(buf *b, size_t need, size_t limit);
 void buf_free(buf *b);
 void buf_appendf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 char *buf_cstr(buf *b);               /* NUL-terminates (not counted in len) */

@@ -12,7 +12,6 @@ void column_init(column *c)
 {
     memset(c, 0, sizeof *c);
     dict_init(&c->d);
-    arena_init(&c->dstore, 16u << 10);
     buf_init_huge(&c->pages); /* a chunk's pages run to megabytes */
     c->use_dict = true;
 }
@@ -20,7 +19,6 @@ void column_init(column *c)
 void column_free(column *c)
 {
     dict_free(&c->d);
-    arena_free(&c->dstore);
     free(c->rows);
     free(c->ids);
     buf_free(&c->plain);
@@ -63,29 +61,47 @@ static void plain_reset(column *c)
     if (buf_reserve(&c->plain, COLUMN_HEADROOM)) c->plain.len = COLUMN_HEADROOM;
 }
 
-static void put_plain(column *c, const uint8_t *p, uint32_t len)
+/* A page closes once its values pass page_bytes, so the buffer needs that
+ * much and room for the last value; the slack covers small values that
+ * get there first. */
+static void put_plain(column *c, size_t page_bytes, const uint8_t *p, uint32_t len)
 {
     if (c->plain.len == 0) plain_reset(c);
+    if (c->plain.cap - c->plain.len < 4 + (size_t)len)
+        buf_grow_upto(&c->plain, 4 + (size_t)len, COLUMN_HEADROOM + page_bytes + 1024);
     buf_put_u32le(&c->plain, len);
     buf_append(&c->plain, p, len);
 }
 
 /* The open page as PLAIN, from its dictionary ids. */
-static void ids_to_plain(column *c)
+static void ids_to_plain(column *c, size_t page_bytes)
 {
     plain_reset(c);
-    for (uint32_t i = 0; i < c->n; i++) put_plain(c, c->d.vals[c->ids[i]].p, c->d.vals[c->ids[i]].len);
+    for (uint32_t i = 0; i < c->n; i++) {
+        uint32_t len;
+        const uint8_t *p = dict_value(&c->d, c->ids[i], &len);
+        put_plain(c, page_bytes, p, len);
+    }
 }
 
 /* The chunk continues in PLAIN, starting with the open page. */
-static void go_plain(column *c)
+static void go_plain(column *c, size_t page_bytes)
 {
-    ids_to_plain(c);
+    ids_to_plain(c, page_bytes);
     c->use_dict = false;
     c->decided = true;
     dict_reset(&c->d);
-    arena_reset(&c->dstore);
     c->stable_p = NULL;
+}
+
+static int grow_array(uint32_t **a, uint32_t *cap)
+{
+    uint32_t nc = *cap ? *cap * 2 : 256;
+    uint32_t *p = realloc(*a, nc * sizeof *p);
+    if (!p) return -1;
+    *a = p;
+    *cap = nc;
+    return 0;
 }
 
 /* Values seen before an all-but-unique chunk gives up its dictionary. */
@@ -100,36 +116,23 @@ static void go_plain(column *c)
 
 int column_put(column *c, const column_opts *o, uint32_t row, const uint8_t *p, uint32_t len, const uint64_t *hash)
 {
-    if (c->n == c->cap) {
-        /* Doubled until a page fits: once per column, as the arrays are
-         * kept. Sized at a page's most values at once, they were mostly
-         * untouched address space, which huge pages turn into memory. */
-        uint32_t nc = c->cap ? c->cap * 2 : 256;
-        uint32_t *r = realloc(c->rows, nc * sizeof *r);
-        if (!r) return -1;
-        c->rows = r;
-        uint32_t *ids = realloc(c->ids, nc * sizeof *ids);
-        if (!ids) return -1;
-        c->ids = ids;
-        c->cap = nc;
-    }
+    /* Doubled until a page fits: once per column, as the arrays are
+     * kept. Sized at a page's most values at once, they were mostly
+     * untouched address space, which huge pages turn into memory; and ids
+     * grow only while there is a dictionary (a PLAIN chunk holds more
+     * values per page than a dictionary page, and needs none). */
+    if (c->n == c->cap && grow_array(&c->rows, &c->cap) != 0) return -1;
+    if (c->use_dict && c->n == c->idcap && grow_array(&c->ids, &c->idcap) != 0) return -1;
     c->used = true;
     c->rows[c->n] = row;
     if (c->use_dict) {
         uint32_t before = c->d.n;
         int64_t id = dict_insert(&c->d, p, len, hash ? *hash : hash_bytes(p, len));
         if (id < 0) return -1;
-        if (c->d.n != before) {
-            /* New entry: keep its bytes, since the input is recycled. */
-            uint8_t *copy = arena_alloc(&c->dstore, len ? len : 1);
-            if (!copy) return -1;
-            memcpy(copy, p, len);
-            c->d.vals[id].p = copy;
-            track_minmax(c, p, len);
-        }
+        if (c->d.n != before) track_minmax(c, p, len);
         c->ids[c->n] = (uint32_t)id;
     } else {
-        put_plain(c, p, len);
+        put_plain(c, o->page_bytes, p, len);
         track_minmax(c, p, len);
     }
     c->n++;
@@ -139,14 +142,14 @@ int column_put(column *c, const column_opts *o, uint32_t row, const uint8_t *p, 
      * dictionary cannot pay, so stop hashing and copying values now rather
      * than at the end of the first page. */
     if (c->use_dict && !c->decided && c->n == COLUMN_SAMPLE && c->d.n > COLUMN_SAMPLE - COLUMN_SAMPLE / 32)
-        go_plain(c);
+        go_plain(c, o->page_bytes);
     return c->page_value_bytes >= o->page_bytes || c->n >= o->page_rows ||
            (c->use_dict && (c->n >= COLUMN_DICT_PAGE_VALUES || dict_plain_size(&c->d) > o->dict_limit));
 }
 
 int column_put_stable(column *c, const column_opts *o, uint32_t row, const uint8_t *p, uint32_t len)
 {
-    if (!c->use_dict || p != c->stable_p || len != c->stable_len || c->n == c->cap) {
+    if (!c->use_dict || p != c->stable_p || len != c->stable_len || c->n == c->cap || c->n == c->idcap) {
         int r = column_put(c, o, row, p, len, NULL);
         if (r >= 0 && c->use_dict) {
             c->stable_p = p;
@@ -172,7 +175,7 @@ int column_flush(column *c, const column_opts *o, uint32_t row_end, codec_ctx *c
         int bw = rle_bit_width(c->d.n ? c->d.n - 1 : 0);
         uint64_t dicted = dict_plain_size(&c->d) + ((uint64_t)c->n * (uint64_t)bw + 7) / 8;
         if (dicted >= c->page_value_bytes) {
-            go_plain(c);
+            go_plain(c, o->page_bytes);
             dict_page = false;
         }
     }
@@ -222,13 +225,10 @@ int column_finish(column *c, const column_opts *o, uint32_t num_rows, codec_ctx 
     buf *dst = dict_page;
     size_t start = 0;
     if (c->dict_pages) {
-        buf_reset(&ps->body);
-        for (uint32_t i = 0; i < c->d.n; i++) {
-            buf_put_u32le(&ps->body, c->d.vals[i].len);
-            buf_append(&ps->body, c->d.vals[i].p, c->d.vals[i].len);
-        }
         meta->dict_off = 0;
-        TRY(page_emit(dst, &meta->uncompressed, cx, NULL, ps, PQ_PAGE_DICTIONARY, c->d.n, PQ_ENC_PLAIN, e));
+        const uint8_t *body = c->d.page.data ? c->d.page.data : (const uint8_t *)"";
+        TRY(page_emit_body(dst, &meta->uncompressed, cx, NULL, ps, body, c->d.page.len, PQ_PAGE_DICTIONARY, c->d.n,
+                           PQ_ENC_PLAIN, e));
     }
     meta->data_off = (int64_t)(dst->len - start);
     RETURN_ERROR_IF(!buf_ok(dst), e, ERR_NOMEM, "out of memory");
@@ -249,7 +249,6 @@ int column_finish(column *c, const column_opts *o, uint32_t num_rows, codec_ctx 
     c->decided = false;
     c->dict_pages = false;
     dict_reset(&c->d);
-    arena_reset(&c->dstore);
     c->stable_p = NULL;
     c->page_row0 = 0;
     c->n = 0;

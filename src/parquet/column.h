@@ -13,7 +13,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "common/arena.h"
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/hash.h"
@@ -33,15 +32,15 @@ typedef struct {
     bool used;           /* has values in the current row group */
     bool use_dict, decided, dict_pages;
     bool has_minmax;
-    uint32_t n, cap;     /* values in the open page */
+    uint32_t n, cap;     /* values in the open page, room in rows */
     uint32_t *rows, *ids;
+    uint32_t idcap;      /* room in ids */
     uint64_t values;     /* in the row group */
     size_t page_value_bytes;
     dict d;
     uint64_t minpfx, maxpfx; /* first 8 bytes of minv and maxv, big-endian */
     buf plain;           /* PLAIN values of the open page (plain mode) */
     /* Colder. */
-    arena dstore;        /* bytes of the dictionary entries */
     uint32_t page_row0;  /* first row of the open page */
     buf pages;           /* finished data pages */
     size_t pages_hint;   /* their size in the last row group */

@@ -14,7 +14,8 @@ static size_t table_bytes(const dict *d) { return d->slots ? ((size_t)d->mask + 
 void dict_free(dict *d)
 {
     mem_release(d->slots, table_bytes(d));
-    free(d->vals);
+    free(d->offs);
+    buf_free(&d->page);
     memset(d, 0, sizeof *d);
 }
 
@@ -26,7 +27,7 @@ void dict_reset(dict *d)
      * this large belongs to a dictionary that pays.) */
     if (d->slots) memset(d->slots, 0, table_bytes(d));
     d->n = 0;
-    d->bytes = 0;
+    buf_reset(&d->page);
     d->last_id = 0;
 }
 
@@ -49,42 +50,55 @@ static int rehash(dict *d, uint32_t nslots)
     return 0;
 }
 
-static inline bool same(const slice *v, const uint8_t *p, uint32_t len)
+/* The entry at off holds the len bytes at p. */
+static inline bool same(const dict *d, uint64_t off, const uint8_t *p, uint32_t len)
 {
-    return v->len == len && bytes_eq(v->p, p, len);
+    const uint8_t *e = d->page.data + off;
+    return dict_len_at(e) == len && bytes_eq(e + 4, p, len);
+}
+
+/* Appends the entry and its offset, id d->n; false on failure. */
+static bool add_entry(dict *d, const uint8_t *p, uint32_t len)
+{
+    if (d->page.len + 4 + (uint64_t)len > UINT32_MAX) return false;
+    if (d->n == d->cap) {
+        uint32_t nc = d->cap ? d->cap * 2 : 256;
+        uint32_t *o = realloc(d->offs, nc * sizeof *o);
+        if (!o) return false;
+        d->offs = o;
+        d->cap = nc;
+    }
+    d->offs[d->n] = (uint32_t)d->page.len;
+    buf_put_u32le(&d->page, len);
+    buf_append(&d->page, p, len);
+    if (!buf_ok(&d->page)) return false;
+    d->n++;
+    return true;
 }
 
 int64_t dict_insert(dict *d, const uint8_t *p, uint32_t len, uint64_t hash)
 {
     uint32_t h = (uint32_t)hash;
-    if (d->n > 0 && d->last_hash == h && same(&d->vals[d->last_id], p, len)) return d->last_id;
+    if (d->n > 0 && d->last_hash == h && same(d, d->offs[d->last_id], p, len)) return d->last_id;
     /* Small first: most dictionaries hold a few values, and many columns'
      * tables must share the cache. */
     if (!d->slots && rehash(d, 64) != 0) return -1;
-    uint64_t tag = bytes_head(p, len);
+    uint64_t tag = len <= 8 ? bytes_head(p, len) : 0;
     uint32_t hl = (h << 8) | (len <= 8 ? len : 0xFFu);
     uint32_t i = dict_home(h, d->mask);
     for (;;) {
         dict_slot *s = &d->slots[i];
         if (!s->id1) break;
-        if (s->hl == hl && s->tag == tag && (len <= 8 || same(&d->vals[s->id1 - 1], p, len))) {
+        if (s->hl == hl && (len <= 8 ? s->tag == tag : same(d, s->tag, p, len))) {
             d->last_id = s->id1 - 1;
             d->last_hash = h;
             return d->last_id;
         }
         i = (i + 1) & d->mask;
     }
-    if (d->n == d->cap) {
-        uint32_t nc = d->cap ? d->cap * 2 : 256;
-        slice *v = realloc(d->vals, nc * sizeof *v);
-        if (!v) return -1;
-        d->vals = v;
-        d->cap = nc;
-    }
-    uint32_t id = d->n++;
-    d->vals[id].p = p;
-    d->vals[id].len = len;
-    d->bytes += len;
+    uint32_t id = d->n;
+    if (len > 8) tag = d->page.len;
+    if (!add_entry(d, p, len)) return -1;
     d->slots[i] = (dict_slot){hl, id + 1, tag};
     d->last_id = id;
     d->last_hash = h;

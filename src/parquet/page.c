@@ -100,19 +100,30 @@ done:
     }
 }
 
+/* Value i of the chunk's distinct (dictionary) or plain values. */
+static const uint8_t *input_value(const page_input *in, uint32_t i, uint32_t *len)
+{
+    if (in->d) return dict_value(in->d, i, len);
+    *len = in->vals[i].len;
+    return in->vals[i].p;
+}
+
 static void compute_stats(const page_input *in, stats_t *st)
 {
     memset(st, 0, sizeof *st);
     st->null_count = (int64_t)in->num_rows - in->n;
-    const slice *v = in->d ? in->d->vals : in->vals;
     uint32_t cnt = in->d ? in->d->n : in->n;
     if (cnt == 0) return;
-    const slice *mn = &v[0], *mx = &v[0];
+    uint32_t mnl, mxl;
+    const uint8_t *mn = input_value(in, 0, &mnl), *mx = mn;
+    mxl = mnl;
     for (uint32_t i = 1; i < cnt; i++) {
-        if (stats_cmp(v[i].p, v[i].len, mn->p, mn->len) < 0) mn = &v[i];
-        if (stats_cmp(v[i].p, v[i].len, mx->p, mx->len) > 0) mx = &v[i];
+        uint32_t l;
+        const uint8_t *v = input_value(in, i, &l);
+        if (stats_cmp(v, l, mn, mnl) < 0) mn = v, mnl = l;
+        if (stats_cmp(v, l, mx, mxl) > 0) mx = v, mxl = l;
     }
-    stats_set(st, mn->p, mn->len, mx->p, mx->len);
+    stats_set(st, mn, mnl, mx, mxl);
 }
 
 int page_encode_chunk(const page_input *in, const page_opts *o, codec_ctx *cx, page_scratch *s,
@@ -128,10 +139,7 @@ int page_encode_chunk(const page_input *in, const page_opts *o, codec_ctx *cx, p
     int bw = 1;
     if (in->d) {
         buf_reset(&s->body);
-        for (uint32_t i = 0; i < in->d->n; i++) {
-            buf_put_u32le(&s->body, in->d->vals[i].len);
-            buf_append(&s->body, in->d->vals[i].p, in->d->vals[i].len);
-        }
+        buf_append(&s->body, in->d->page.data, in->d->page.len);
         out->dict_off = 0;
         TRY(emit_page(dst, out, cx, s, PQ_PAGE_DICTIONARY, in->d->n, PQ_ENC_PLAIN, e));
         bw = rle_bit_width(in->d->n ? in->d->n - 1 : 0);

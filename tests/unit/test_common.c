@@ -634,8 +634,31 @@ static void test_dio_padding_past_a_file_limit_falls_back(void)
     unlink(path);
 }
 
+/* Doubling stops at the limit when that is room enough, and goes on past
+ * it when not; the bytes survive each move. */
+static void test_buf_grow_upto(void)
+{
+    buf b = {0};
+    uint8_t v[3000];
+    for (size_t i = 0; i < sizeof v; i++) v[i] = (uint8_t)(i * 7);
+    buf_append(&b, v, 600);
+    CHECK_EQ_INT(b.cap, 1024);
+    CHECK(buf_grow_upto(&b, 500, 1200));
+    CHECK_EQ_INT(b.cap, 1200);              /* not 2048 */
+    buf_append(&b, v + 600, 500);
+    CHECK_EQ_INT(b.cap, 1200);
+    CHECK(buf_grow_upto(&b, 1900, 1200));    /* the limit is too small: doubling */
+    CHECK_EQ_INT(b.cap, 4800);
+    buf_append(&b, v + 1100, 1900);
+    CHECK_MEM(b.data, b.len, v, sizeof v);
+    CHECK(buf_grow_upto(&b, 1, 100));        /* room already: no change */
+    CHECK_EQ_INT(b.cap, 4800);
+    buf_free(&b);
+}
+
 void register_common_tests(void)
 {
+    TEST_ADD(test_buf_grow_upto);
     TEST_ADD(test_bytes_eq_matches_memcmp);
     TEST_ADD(test_mem_huge_heap_env);
     TEST_ADD(test_bytes_prefix_orders_like_memcmp);

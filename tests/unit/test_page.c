@@ -334,9 +334,11 @@ static void run_case(const chunk_case *c, bool dict_mode, codec_id codec, page_o
     if (dict_mode) {
         /* The dictionary page holds the dictionary, in id order. */
         test_check_int(d.dict_n, c->d.n, __FILE__, line, "dictionary entries", "expected");
-        for (uint32_t i = 0; i < d.dict_n && i < c->d.n; i++)
-            test_check_mem(d.dict_p[i], d.dict_len[i], c->d.vals[i].p, c->d.vals[i].len, __FILE__,
-                           line, "dictionary entry", "expected");
+        for (uint32_t i = 0; i < d.dict_n && i < c->d.n; i++) {
+            uint32_t len;
+            const uint8_t *p = dict_value(&c->d, i, &len);
+            test_check_mem(d.dict_p[i], d.dict_len[i], p, len, __FILE__, line, "dictionary entry", "expected");
+        }
     }
     if (keep) {
         *keep = d;
