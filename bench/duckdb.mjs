@@ -31,6 +31,7 @@
 //       Prints {"rows":N,"columns":[...],"row_groups":N} read back with DuckDB.
 //
 //   node bench/duckdb.mjs verify FILE.parquet META.json COLUMNS.json [REPORT.json]
+//        (FILE may be a glob, DIR/*.parquet, for a set of part files)
 //       Guards the numbers: FILE.parquet (read back by DuckDB) must have one
 //       row per input line (META.json from gen.mjs) and every key that
 //       `describe` found as a column; if ndpq's JSON report is given, it must
@@ -68,8 +69,8 @@ const fileList = (files) => '[' + files.map((f) => sqlStr(path.resolve(f))).join
 async function inspect(conn, file) {
   const f = sqlStr(path.resolve(file));
   const rows = await conn.runAndReadAll(`SELECT count(*) FROM read_parquet(${f})`);
-  const cols = await conn.runAndReadAll(`SELECT name FROM parquet_schema(${f}) WHERE num_children IS NULL OR num_children = 0`);
-  const meta = await conn.runAndReadAll(`SELECT count(DISTINCT row_group_id) FROM parquet_metadata(${f})`);
+  const cols = await conn.runAndReadAll(`SELECT DISTINCT name FROM parquet_schema(${f}) WHERE num_children IS NULL OR num_children = 0`);
+  const meta = await conn.runAndReadAll(`SELECT count(DISTINCT (file_name, row_group_id)) FROM parquet_metadata(${f})`);
   return {
     rows: Number(rows.getRows()[0][0]),
     columns: cols.getRows().map((r) => r[0]),

@@ -82,7 +82,7 @@ function summarize(set, tool, threads, bytesIn) {
   return s;
 }
 
-const sets = [...new Set(rows.filter((r) => r.set !== '-').map((r) => r.set))];
+const sets = [...new Set(rows.filter((r) => r.set !== '-' && r.set !== 'flat').map((r) => r.set))];
 const results = [];
 for (const set of sets) {
   const meta = JSON.parse(fs.readFileSync(path.join(dataRoot, `${set}-${MB}`, 'meta.json'), 'utf8'));
@@ -130,6 +130,26 @@ for (const set of sets) {
   }
   results.push({ set, files: meta.files.length, bytes_in: meta.bytes, lines: meta.lines, threads: perThreads, scaling });
 }
+
+// Memory flat in input size (run.sh, "flat"): the events set at BENCH_MB and
+// at ten times that, into part files, per thread count.
+const flatRows = rows.filter((r) => r.set === 'flat');
+const flat = flatRows.length ? {
+  small_mb: Number(env.BENCH_FLAT_SMALL_MB || MB), large_mb: Number(env.BENCH_FLAT_LARGE_MB || Number(MB) * 10),
+  // "No more memory" with room for run-to-run noise in peak RSS.
+  tolerance: 0.05,
+  threads: [...new Set(flatRows.map((r) => r.threads))].sort((a, b) => a - b).map((t) => {
+    const of = (tool) => flatRows.filter((r) => r.tool === tool && r.threads === t);
+    const s = of('small'), l = of('large');
+    const rs = median(s.map((r) => r.rss_kib)), rl = median(l.map((r) => r.rss_kib));
+    return {
+      threads: t, runs: Math.min(s.length, l.length),
+      small: { seconds_median: median(s.map((r) => r.seconds)), rss_kib_median: rs, rss_kib_all: s.map((r) => r.rss_kib) },
+      large: { seconds_median: median(l.map((r) => r.seconds)), rss_kib_median: rl, rss_kib_all: l.map((r) => r.rss_kib) },
+      rss_ratio: ratio(rl, rs),
+    };
+  }),
+} : null;
 
 // ------------------------------------------------------------------ table
 const fmt = (x, d = 1) => (x === null || x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(d));
@@ -240,6 +260,17 @@ if (latency) {
   if (latencyService) out.push(`  service stopped by ${latencyService.stop_signal} in ${fmt(latencyService.stop_seconds, 2)} s, exit ${latencyService.exit_code}, ${latencyService.left_behind} process(es) left`);
 }
 
+if (flat) {
+  out.push('');
+  out.push(`ndpq convert, memory against input size: events at ${flat.small_mb} MB and ${flat.large_mb} MB, into part files ` +
+    `(-o DIR), median of ${flat.threads[0]?.runs ?? '?'} runs; no DuckDB side`);
+  for (const f of flat.threads) {
+    out.push(`  t${f.threads}: ${flat.small_mb} MB ${fmt(f.small.rss_kib_median / 1024)} MiB in ${fmt(f.small.seconds_median, 2)} s, ` +
+      `${flat.large_mb} MB ${fmt(f.large.rss_kib_median / 1024)} MiB in ${fmt(f.large.seconds_median, 2)} s: ` +
+      `peak RSS ${fmt(f.rss_ratio, 2)}x`);
+  }
+}
+
 // Bars from the issues (information; BENCH_STRICT=1 enforces issue #2's).
 const checks = [];
 for (const r of results) {
@@ -261,6 +292,10 @@ for (const r of results) {
 for (const r of ingest?.results ?? []) {
   checks.push({ issue: '3/#6', what: `ingest MAX=${r.max_files_per_manifest}: ${kev(r.events_per_s_median)} events/s >= ${kev(ingest.target_events_per_s)} (end to end)`,
     ok: r.events_per_s_median >= ingest.target_events_per_s });
+}
+for (const f of flat?.threads ?? []) {
+  checks.push({ issue: 6, what: `flat memory t${f.threads}: peak RSS for ${flat.large_mb} MB <= ${flat.small_mb} MB's ` +
+    `(+${fmt(100 * flat.tolerance, 0)}% for noise; ${fmt(f.rss_ratio, 2)}x)`, ok: f.rss_ratio !== null && f.rss_ratio <= 1 + flat.tolerance });
 }
 if (latency) {
   checks.push({ issue: '4/#6', what: `latency: median ${fmt(latency.seconds_median, 3)} s < ${latency.target_seconds} s (10th file -> Parquet visible)`,
@@ -303,6 +338,7 @@ const json = {
   results,
   ingest,
   latency: latency ? { ...latency, service: latencyService } : null,
+  flat,
   checks,
 };
 fs.mkdirSync(path.dirname(outPath), { recursive: true });

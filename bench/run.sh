@@ -8,7 +8,7 @@
 #                                 and running scripts/setup.sh)
 #
 # Environment:
-#   BENCH_ONLY="convert ingest latency"  the stages to run (spaces or commas)
+#   BENCH_ONLY="convert ingest latency flat"  the stages to run (spaces or commas)
 #   BENCH_MB=200          size of each data set in MB (10^6 bytes), 20 files each
 #   BENCH_SETS=events     data sets: any of "events wide longstr"
 #   BENCH_REPEAT=5        runs per (tool, data set, threads); the median is reported
@@ -30,6 +30,8 @@
 #                         the median is reported. MAX=10 writes 10,000 fsynced manifests,
 #                         so it is slow and runs once by default.
 #   BENCH_LATENCY_ROUNDS=5       batches landed on the running service
+#   BENCH_FLAT_REPEAT=3          runs per (size, threads) in the flat stage; the large
+#                         batch (the events set copied ten times) is made once, like the others
 #
 # Ingest and latency have no DuckDB side; see bench/ingest.mjs and
 # bench/latency.mjs for what exactly is timed and checked.
@@ -58,8 +60,9 @@ DATA_ROOT=$ROOT/build/bench-data
 OUT=$ROOT/build/bench
 TIME=/usr/bin/time
 
-ONLY=${BENCH_ONLY:-convert ingest latency}
+ONLY=${BENCH_ONLY:-convert ingest latency flat}
 ONLY=${ONLY//,/ }
+FLAT_REPEAT=${BENCH_FLAT_REPEAT:-3}
 
 die() { echo "bench: $*" >&2; exit 1; }
 log() { echo "bench: $*" >&2; }
@@ -67,17 +70,18 @@ has_tool() { [[ " $TOOLS " == *" $1 "* ]]; }
 want() { [[ " $ONLY " == *" $1 "* ]]; }
 
 for st in $ONLY; do
-  case "$st" in convert|ingest|latency) ;; *) die "unknown stage '$st' in BENCH_ONLY (convert, ingest, latency)" ;; esac
+  case "$st" in convert|ingest|latency|flat) ;; *) die "unknown stage '$st' in BENCH_ONLY (convert, ingest, latency, flat)" ;; esac
 done
-[ -n "${ONLY// /}" ] || die "BENCH_ONLY names no stage (convert, ingest, latency)"
+[ -n "${ONLY// /}" ] || die "BENCH_ONLY names no stage (convert, ingest, latency, flat)"
 
 [[ "$MB" =~ ^[0-9]+([.][0-9]+)?$ ]] || die "BENCH_MB must be a number, got '$MB'"
 [[ "$REPEAT" =~ ^[1-9][0-9]*$ ]] || die "BENCH_REPEAT must be a positive integer, got '$REPEAT'"
+[[ "$FLAT_REPEAT" =~ ^[1-9][0-9]*$ ]] || die "BENCH_FLAT_REPEAT must be a positive integer, got '$FLAT_REPEAT'"
 case "$DUCK_COLS" in given|discover) ;; *) die "BENCH_DUCKDB_COLUMNS must be given or discover" ;; esac
 [ -x "$TIME" ] || die "$TIME (GNU time) is missing; run scripts/setup.sh"
 "$TIME" -f '%e %M' true 2>/dev/null || die "$TIME is not GNU time (needs -f '%e %M'); run scripts/setup.sh"
 command -v node >/dev/null || die "node is missing; run scripts/setup.sh"
-if has_tool ndpq || has_tool ndpq-none || want ingest || want latency; then
+if has_tool ndpq || has_tool ndpq-none || want ingest || want latency || want flat; then
   [ -x "$NDPQ" ] || die "$NDPQ not built; run make"
 fi
 if want ingest || want latency; then
@@ -215,6 +219,63 @@ if want convert && [ -n "${FILES[0]:-}" ]; then
       rm -f "$tf"
     done
   done
+fi
+
+# ------------------------------------------------------------------ flat
+# Memory flat in input size (issue #6): the events set at BENCH_MB, and ten
+# copies of it as one batch, converted as the pipeline does (-o DIR: part
+# files of about 128 MiB of input each), the two sizes alternating. Copies,
+# not links: a job reads a file listed twice (under any name) once. The same
+# data ten times over, so only the input size differs (a generated set ten
+# times larger has ten times the distinct ids, hence larger dictionaries,
+# which the dictionary budget bounds). Each output is checked with DuckDB
+# (row count = input lines, every key a column) before its number counts.
+# Rows go to measurements.tsv as set "flat", tools small and large.
+if want flat; then
+  SMALL=$DATA_ROOT/events-$MB
+  LARGE=$DATA_ROOT/events-$MB-x10
+  if [ ! -f "$SMALL/meta.json" ]; then
+    log "generating events data, $MB MB -> $SMALL"
+    node bench/gen.mjs events "$MB" "$SMALL"
+  fi
+  if [ ! -f "$SMALL/duckdb-columns.json" ]; then
+    node bench/duckdb.mjs describe "$SMALL/duckdb-columns.json.tmp" "$SMALL"/*.ndjson
+    mv "$SMALL/duckdb-columns.json.tmp" "$SMALL/duckdb-columns.json"
+  fi
+  if [ ! -f "$LARGE/meta.json" ]; then
+    log "copying $SMALL ten times -> $LARGE"
+    rm -rf "$LARGE.tmp"
+    mkdir -p "$LARGE.tmp"
+    for i in 0 1 2 3 4 5 6 7 8 9; do
+      for f in "$SMALL"/*.ndjson; do cp "$f" "$LARGE.tmp/r$i-${f##*/}"; done
+    done
+    node -e '
+      const fs = require("fs"), [src, dst] = process.argv.slice(1);
+      const m = JSON.parse(fs.readFileSync(src + "/meta.json", "utf8"));
+      const files = fs.readdirSync(dst).filter((f) => f.endsWith(".ndjson")).sort();
+      fs.writeFileSync(dst + "/meta.json", JSON.stringify({ ...m, mb: m.mb * 10, files, bytes: m.bytes * 10, lines: m.lines * 10,
+        per_file: undefined, copies_of: src }, null, 1) + "\n");' "$SMALL" "$LARGE.tmp"
+    cp "$SMALL/duckdb-columns.json" "$LARGE.tmp/"
+    mv "$LARGE.tmp" "$LARGE"
+  fi
+  FO=$OUT/out/flat
+  mkdir -p "$FO"
+  for ((r = 1; r <= FLAT_REPEAT; r++)); do
+    for thr in $THREADS; do
+      for tool in small large; do
+        D=$SMALL
+        [ "$tool" = large ] && D=$LARGE
+        cat "$D"/*.ndjson > /dev/null   # from the page cache, as in the convert stage
+        measure flat "$tool" "$thr" "$r" "$FO/$tool" \
+          "$NDPQ" convert --threads "$thr" "$D"/*.ndjson -o "$FO/$tool"
+        if (( r == 1 )); then
+          node bench/duckdb.mjs verify "$FO/$tool/*.parquet" "$D/meta.json" "$D/duckdb-columns.json" \
+            | tee -a "$VERIFY" >&2 || die "ndpq output (flat, $tool) failed verification; no numbers reported"
+        fi
+      done
+    done
+  done
+  export BENCH_FLAT_SMALL_MB=$MB BENCH_FLAT_LARGE_MB=$(awk -v m="$MB" 'BEGIN { print m * 10 }')
 fi
 
 # ------------------------------------------------------------------ ingest
