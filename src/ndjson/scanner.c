@@ -5,6 +5,7 @@
 
 #include "common/bytes.h"
 #include "ndjson/jsonstr.h"
+#include "ndjson/unescape.h"
 #include "ndjson/utf8.h"
 
 
@@ -56,12 +57,20 @@ static scan_result scan_string_slow(cursor *c, bool decode, const uint8_t **out,
 {
     const uint8_t *start = ++c->p;
     uint8_t *dst = NULL, *d = NULL; /* decoding buffer, once an escape shows up */
+    bool blocks = true; /* unescape_run pays: no UTF-8 seen in the string */
     for (;;) {
-        c->p = d ? jsonstr_copy_plain(c->p, c->end, &d) : jsonstr_skip_plain(c->p, c->end);
+        if (d) {
+            if (blocks) c->p = unescape_run(c->p, c->end, &d);
+            c->p = jsonstr_copy_plain(c->p, c->end, &d);
+        } else {
+            c->p = jsonstr_skip_plain(c->p, c->end);
+        }
         if (c->p >= c->end) CORRUPT(c, "unterminated string");
         uint8_t ch = *c->p;
         if (ch == '"') break;
         if (ch >= 0x80) {
+            /* Text with UTF-8 would stop unescape_run at every block. */
+            blocks = false;
             int k = utf8_seq_len(c->p, c->end);
             if (!k) CORRUPT(c, "invalid UTF-8");
             if (d) {

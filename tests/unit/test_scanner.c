@@ -402,6 +402,64 @@ static void test_scanner_string_offsets(void)
     }
 }
 
+/* Long strings dense with escapes of every kind, mixed with plain bytes,
+ * \u escapes and UTF-8, at densities from none to most bytes: the 16-byte
+ * decoder (ndjson/unescape) takes the runs of plain text and one-letter
+ * escapes, the byte-by-byte path the rest, and a block may start or end on
+ * any of them. Each is checked against the decoding built alongside; then
+ * one invalid escape or raw control byte in such a string must make the
+ * line corrupt. */
+static void test_scanner_escape_blocks(void)
+{
+    static const char *const esc[][2] = {{"\\n", "\n"}, {"\\\"", "\""}, {"\\\\", "\\"}, {"\\/", "/"},
+                                         {"\\b", "\b"}, {"\\f", "\f"}, {"\\r", "\r"}, {"\\t", "\t"},
+                                         {"\\u0041", "A"}, {"\\uD83D\\uDE00", "\xF0\x9F\x98\x80"},
+                                         {"\xC3\xA9", "\xC3\xA9"}, {"\xE2\x82\xAC", "\xE2\x82\xAC"}};
+    static const char *const bad[] = {"\\x", "\\a", "\\U", "\\ ", "\\\x01", "\\\xC3\xA9", "\\'", "\x01", "\x1F", "\\u12G4"};
+    test_rng r;
+    test_rng_seed(&r, 0xE5CA9E5);
+    buf line = {0}, want = {0};
+    for (int iter = 0; iter < 20000; iter++) {
+        buf_reset(&line);
+        buf_reset(&want);
+        buf_puts(&line, "{\"k\":\"");
+        uint32_t n = test_rng_below(&r, 120), dense = test_rng_below(&r, 101);
+        /* Mostly one-letter escapes; now and then the kinds that stop a block. */
+        uint32_t kinds = test_rng_below(&r, 4) ? 8 : sizeof esc / sizeof esc[0];
+        size_t cut = 0;
+        uint32_t badat = test_rng_below(&r, n + 1);
+        for (uint32_t i = 0; i < n; i++) {
+            if (i == badat) cut = line.len;
+            if (test_rng_below(&r, 100) < dense) {
+                const char *const *e = esc[test_rng_below(&r, kinds)];
+                buf_puts(&line, e[0]);
+                buf_puts(&want, e[1]);
+            } else {
+                char c = (char)(0x20 + test_rng_below(&r, 0x5F));
+                if (c == '"' || c == '\\') c = 'q';
+                buf_putc(&line, (uint8_t)c);
+                buf_putc(&want, (uint8_t)c);
+            }
+        }
+        if (badat == n) cut = line.len;
+        size_t body = line.len;
+        buf_puts(&line, "\"}");
+        efield f = {"k", 1, (const char *)want.data, want.len};
+        check_fields((const char *)line.data, line.len, &f, 1, __LINE__);
+
+        /* The same string with something invalid spliced in at a token boundary. */
+        buf b = {0};
+        buf_append(&b, line.data, cut);
+        buf_puts(&b, bad[test_rng_below(&r, sizeof bad / sizeof bad[0])]);
+        buf_append(&b, line.data + cut, body - cut);
+        buf_puts(&b, "\"}");
+        check_corrupt((const char *)b.data, b.len, __LINE__);
+        buf_free(&b);
+    }
+    buf_free(&line);
+    buf_free(&want);
+}
+
 static char *repeat(const char *pre, char c, size_t n, char c2, size_t n2, const char *post,
                     size_t *len)
 {
@@ -832,6 +890,7 @@ void register_scanner_tests(void)
     TEST_ADD(test_scanner_basic);
     TEST_ADD(test_scanner_blank);
     TEST_ADD(test_scanner_string_escapes);
+    TEST_ADD(test_scanner_escape_blocks);
     TEST_ADD(test_scanner_numbers_and_literals);
     TEST_ADD(test_scanner_nested);
     TEST_ADD(test_scanner_corrupt);
