@@ -34,9 +34,9 @@ static void init(void)
 
 /* The control escapes \b \f \n \r \t, looked up by bits 1-4 of the letter
  * (b 0x62 -> 1, f 0x66 -> 3, n 0x6E -> 7, r 0x72 -> 9, t 0x74 -> 10): which
- * letter belongs at each index, and the byte it stands for. */
-/* Unused slots hold a byte whose own index is another one (0: index 0; 0xFF:
- * index 15), so no byte matches them. */
+ * letter belongs at each index, and the byte it stands for. An unused slot
+ * holds a byte whose own index is another (0 has index 0, 0xFF index 15),
+ * so no byte matches it. */
 static const uint8_t ctl_letter[16] = {0xFF, 'b', 0, 'f', 0, 0, 0, 'n', 0, 'r', 't', 0, 0, 0, 0, 0};
 static const uint8_t ctl_byte[16] = {0, '\b', 0, '\f', 0, 0, 0, '\n', 0, '\r', '\t', 0, 0, 0, 0, 0};
 
