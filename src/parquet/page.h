@@ -41,7 +41,7 @@ typedef struct {
 } pq_chunk;
 
 typedef struct {
-    buf body, comp, header; /* reused between pages */
+    buf body, header;    /* reused between pages */
     buf levels;             /* one uint32 level per row, for sparse pages */
 } page_scratch;
 
