@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/grow.h"
+
 /* The open pages of all columns share one budget and their dictionaries
  * another, so a wide schema shrinks them instead of multiplying memory by
  * its width. Pages are kept small: every row touches every open page, and
@@ -93,13 +95,7 @@ static int ensure_col(rowgroup *g, uint32_t col)
 
 static int push_id(uint32_t **arr, uint32_t *n, uint32_t *cap, uint32_t v)
 {
-    if (*n == *cap) {
-        uint32_t nc = *cap ? *cap * 2 : 64;
-        uint32_t *a = realloc(*arr, nc * sizeof *a);
-        if (!a) return -1;
-        *arr = a;
-        *cap = nc;
-    }
+    if (*n == *cap && grow_u32(arr, cap, 64) != 0) return -1;
     (*arr)[(*n)++] = v;
     return 0;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common/bytes.h"
+#include "common/grow.h"
 #include "common/hash.h"
 #include "parquet/rle.h"
 #include "parquet/stats.h"
@@ -94,16 +95,6 @@ static void go_plain(column *c, size_t page_bytes)
     c->stable_p = NULL;
 }
 
-static int grow_array(uint32_t **a, uint32_t *cap)
-{
-    uint32_t nc = *cap ? *cap * 2 : 256;
-    uint32_t *p = realloc(*a, nc * sizeof *p);
-    if (!p) return -1;
-    *a = p;
-    *cap = nc;
-    return 0;
-}
-
 /* Values seen before an all-but-unique chunk gives up its dictionary. */
 #define COLUMN_SAMPLE 1024
 
@@ -121,8 +112,8 @@ int column_put(column *c, const column_opts *o, uint32_t row, const uint8_t *p, 
      * untouched address space, which huge pages turn into memory; and ids
      * grow only while there is a dictionary (a PLAIN chunk holds more
      * values per page than a dictionary page, and needs none). */
-    if (c->n == c->cap && grow_array(&c->rows, &c->cap) != 0) return -1;
-    if (c->use_dict && c->n == c->idcap && grow_array(&c->ids, &c->idcap) != 0) return -1;
+    if (c->n == c->cap && grow_u32(&c->rows, &c->cap, 256) != 0) return -1;
+    if (c->use_dict && c->n == c->idcap && grow_u32(&c->ids, &c->idcap, 256) != 0) return -1;
     c->used = true;
     c->rows[c->n] = row;
     if (c->use_dict) {

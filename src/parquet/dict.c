@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common/bytes.h"
+#include "common/grow.h"
 #include "common/mem.h"
 
 void dict_init(dict *d) { memset(d, 0, sizeof *d); }
@@ -61,13 +62,7 @@ static inline bool same(const dict *d, uint64_t off, const uint8_t *p, uint32_t 
 static bool add_entry(dict *d, const uint8_t *p, uint32_t len)
 {
     if (d->page.len + 4 + (uint64_t)len > UINT32_MAX) return false;
-    if (d->n == d->cap) {
-        uint32_t nc = d->cap ? d->cap * 2 : 256;
-        uint32_t *o = realloc(d->offs, nc * sizeof *o);
-        if (!o) return false;
-        d->offs = o;
-        d->cap = nc;
-    }
+    if (d->n == d->cap && grow_u32(&d->offs, &d->cap, 256) != 0) return false;
     d->offs[d->n] = (uint32_t)d->page.len;
     buf_put_u32le(&d->page, len);
     buf_append(&d->page, p, len);
