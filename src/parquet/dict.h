@@ -12,11 +12,6 @@
 
 #include "common/buf.h"
 
-typedef struct {
-    const uint8_t *p;
-    uint32_t len;
-} slice;
-
 /* A table slot: 16 bytes, so four share a cache line. A value of at most
  * 8 bytes is held whole (its bytes in tag, its length in hl), so matching it
  * touches nothing but the slot; a longer one is checked against its entry,

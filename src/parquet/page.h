@@ -17,6 +17,11 @@ enum { PQ_ENC_PLAIN = 0, PQ_ENC_RLE = 3, PQ_ENC_RLE_DICTIONARY = 8 };
 enum { PQ_PAGE_DATA = 0, PQ_PAGE_DICTIONARY = 2 };
 
 typedef struct {
+    const uint8_t *p;
+    uint32_t len;
+} slice;
+
+typedef struct {
     uint32_t num_rows;     /* rows in the row group */
     const uint32_t *rows;  /* sorted row numbers that hold a value */
     uint32_t n;            /* number of values */
