@@ -4,7 +4,6 @@
 
 #if defined(__x86_64__)
 #define UNESCAPE_SSSE3 1
-#include <pthread.h>
 #include <tmmintrin.h>
 #endif
 
@@ -15,9 +14,9 @@
 static uint64_t keep_shuffle[256];
 static uint8_t keep_count[256];
 static bool has_ssse3;
-static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-static void init(void)
+/* Before main: no check on each call, and no thread yet to race with. */
+__attribute__((constructor)) static void init(void)
 {
     for (unsigned m = 0; m < 256; m++) {
         uint64_t s = 0;
@@ -83,7 +82,6 @@ __attribute__((target("ssse3"))) static const uint8_t *run_ssse3(const uint8_t *
 const uint8_t *unescape_run(const uint8_t *src, const uint8_t *end, uint8_t **dst)
 {
 #ifdef UNESCAPE_SSSE3
-    pthread_once(&once, init);
     if (has_ssse3) return run_ssse3(src, end, dst);
 #else
     (void)end;
