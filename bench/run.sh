@@ -129,6 +129,22 @@ measure() {
   log "$(printf '%-8s %-8s threads=%s rep=%s  %6ss  %7s KiB  %s bytes' "$set" "$tool" "$thr" "$rep" "$secs" "$rss" "$bytes")"
 }
 
+# ensure_set SET MB: the data set in $DATA_ROOT/SET-MB (made once), with
+# the column list DuckDB is given (an untimed describe, also made once).
+ensure_set() {
+  local d=$DATA_ROOT/$1-$2
+  if [ ! -f "$d/meta.json" ]; then
+    log "generating $1 data, $2 MB -> $d"
+    node bench/gen.mjs "$1" "$2" "$d"
+  fi
+  local files=("$d"/*.ndjson)
+  [ -f "${files[0]}" ] || die "no input files in $d"
+  if [ ! -f "$d/duckdb-columns.json" ]; then
+    node bench/duckdb.mjs describe "$d/duckdb-columns.json.tmp" "$d"/*.ndjson
+    mv "$d/duckdb-columns.json.tmp" "$d/duckdb-columns.json"
+  fi
+}
+
 # ------------------------------------------------------------------ convert
 if want convert; then
   # Baseline: node + DuckDB loaded, SELECT 1.
@@ -140,18 +156,10 @@ if want convert; then
   fi
 
   for set in $SETS; do
+    ensure_set "$set" "$MB"
     DATA=$DATA_ROOT/$set-$MB
-    if [ ! -f "$DATA/meta.json" ]; then
-      log "generating $set data, $MB MB -> $DATA"
-      node bench/gen.mjs "$set" "$MB" "$DATA"
-    fi
     FILES=("$DATA"/*.ndjson)   # glob order is sorted: events-00, events-01, ...
-    [ -f "${FILES[0]}" ] || die "no input files in $DATA"
     COLS=$DATA/duckdb-columns.json
-    if [ ! -f "$COLS" ]; then
-      node bench/duckdb.mjs describe "$COLS.tmp" "${FILES[@]}"
-      mv "$COLS.tmp" "$COLS"
-    fi
     # Warm the page cache so both tools read from memory.
     cat "${FILES[@]}" > /dev/null
 
@@ -232,16 +240,9 @@ fi
 # (row count = input lines, every key a column) before its number counts.
 # Rows go to measurements.tsv as set "flat", tools small and large.
 if want flat; then
+  ensure_set events "$MB"
   SMALL=$DATA_ROOT/events-$MB
   LARGE=$DATA_ROOT/events-$MB-x10
-  if [ ! -f "$SMALL/meta.json" ]; then
-    log "generating events data, $MB MB -> $SMALL"
-    node bench/gen.mjs events "$MB" "$SMALL"
-  fi
-  if [ ! -f "$SMALL/duckdb-columns.json" ]; then
-    node bench/duckdb.mjs describe "$SMALL/duckdb-columns.json.tmp" "$SMALL"/*.ndjson
-    mv "$SMALL/duckdb-columns.json.tmp" "$SMALL/duckdb-columns.json"
-  fi
   if [ ! -f "$LARGE/meta.json" ]; then
     log "copying $SMALL ten times -> $LARGE"
     rm -rf "$LARGE.tmp"
