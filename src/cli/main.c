@@ -47,7 +47,7 @@ int main(int argc, char **argv)
         return EXIT_OK;
     }
     /* The job is where memory is fast or slow (see common/mem). */
-    if (strcmp(argv[1], "convert") == 0) mem_exec_huge_heap(argv);
+    if (strcmp(argv[1], "convert") == 0) mem_huge_heap();
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0) return commands[i].fn(argc - 1, argv + 1);
     fprintf(stderr, "ndpq: unknown command '%s'\n", argv[1]);

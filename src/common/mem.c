@@ -1,5 +1,8 @@
 #include "common/mem.h"
 
+#include <limits.h>
+#include <malloc.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,38 +55,47 @@ void *mem_zalloc(size_t n)
     return n >= MEM_HUGE ? map(n) : calloc(1, n);
 }
 
-/* glibc puts its heap on transparent huge pages only when the environment
- * says so at start (GLIBC_TUNABLES is read before main), and only the heap
- * of its main arena: one arena makes the workers use it too. A job's
- * thousands of column buffers then fault in 2 MiB at a time and miss the
- * TLB less. Blocks under 4 MiB stay on that heap: by default glibc maps
- * each block over 128 KiB apart (a dictionary table growing to 256 KiB),
- * faults it in 4 KiB at a time and unmaps it with a TLB flush of every
- * core that runs a worker. */
-#define MEM_TUNABLES "glibc.malloc.hugetlb=1:glibc.malloc.arena_max=1:glibc.malloc.mmap_threshold=4194304"
-
-char *mem_huge_heap_env(void)
+/* glibc puts the heap of its main arena on transparent huge pages only
+ * when GLIBC_TUNABLES says so at start, which took a second exec (6-8 ms a
+ * job). The same comes from outside: with the heap reserved well ahead
+ * (top pad) and never trimmed, one madvise covers every page it will hand
+ * out. One arena makes the workers use that heap too. A job's thousands of
+ * column buffers then fault in 2 MiB at a time and miss the TLB less.
+ * Blocks under 4 MiB stay on the heap: by default glibc maps each block
+ * over 128 KiB apart (a dictionary table growing to 256 KiB), faults it in
+ * 4 KiB at a time and unmaps it with a TLB flush of every core that runs
+ * a worker. */
+size_t mem_huge_heap(void)
 {
     const char *t = getenv("GLIBC_TUNABLES");
-    /* Set already (by the first exec, or by the user, who may say =0); a
-     * preload (valgrind's) owns /proc/self/exe. */
-    if ((t && strstr(t, "glibc.malloc.hugetlb")) || getenv("LD_PRELOAD")) return NULL;
-    char *v = NULL;
-    if (asprintf(&v, "GLIBC_TUNABLES=%s%s" MEM_TUNABLES, t ? t : "", t && *t ? ":" : "") < 0) return NULL;
-    return v;
-}
-
-void mem_exec_huge_heap(char **argv)
-{
-    char *v = mem_huge_heap_env();
-    if (!v) return;
-    char *old = getenv("GLIBC_TUNABLES") ? strdup(getenv("GLIBC_TUNABLES")) : NULL;
-    if (setenv("GLIBC_TUNABLES", v + strlen("GLIBC_TUNABLES="), 1) == 0) {
-        execv("/proc/self/exe", argv);
-        /* Not re-executed: run as started, and leave children the same. */
-        if (old) setenv("GLIBC_TUNABLES", old, 1);
-        else unsetenv("GLIBC_TUNABLES");
+    if (t && strstr(t, "glibc.malloc.hugetlb")) return 0; /* the user's say */
+    mallopt(M_ARENA_MAX, 1);
+    mallopt(M_MMAP_THRESHOLD, 4 << 20);
+    /* Trimming would shrink the advised heap, and what grows back is not. */
+    mallopt(M_TRIM_THRESHOLD, INT_MAX);
+    mallopt(M_TOP_PAD, (int)MEM_HEAP_RESERVE);
+    /* Allocate until glibc extends the heap (the first time, at a job's
+     * start; more tries only where free blocks are left from before). A
+     * malloc that is not glibc's (a sanitizer's, valgrind's) leaves the
+     * break where it was. */
+    void *held[8];
+    int n = 0;
+    char *lo = sbrk(0), *hi = lo;
+    while (n < 8 && hi == lo) {
+        held[n] = malloc(MEM_HUGE);
+        if (!held[n]) break;
+        n++;
+        hi = sbrk(0);
     }
-    free(old);
-    free(v);
+    size_t advised = 0;
+    if (hi != lo) {
+        /* The whole heap, from its start (what the main arena got from
+         * the system, all of it below the break), so free blocks from
+         * before are advised too. */
+        uintptr_t a = ((uintptr_t)hi - mallinfo2().arena + 4095) & ~(uintptr_t)4095;
+        if ((uintptr_t)hi > a && madvise((void *)a, (uintptr_t)hi - a, MADV_HUGEPAGE) == 0)
+            advised = (uintptr_t)hi - a;
+    }
+    while (n > 0) free(held[--n]);
+    return advised;
 }

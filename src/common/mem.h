@@ -16,12 +16,11 @@ void mem_release(void *p, size_t cap);
 /* calloc-like: n zeroed bytes. */
 void *mem_zalloc(size_t n);
 
-/* "GLIBC_TUNABLES=..." with the huge-page heap added, for a child's
- * environment (so that it need not re-execute itself), or NULL when the
- * environment says so already or a preload is set. Freed by the caller. */
-char *mem_huge_heap_env(void);
-/* Re-executes the program (argv as main got it) with glibc's heap on huge
- * pages, once; returns when that is done already, not wanted, or failed. */
-void mem_exec_huge_heap(char **argv);
+/* For a job, at its start: glibc's heap on transparent huge pages, one
+ * malloc arena, blocks under 4 MiB on the heap (see mem.c). Returns the
+ * bytes of heap advised: 0 when GLIBC_TUNABLES names glibc.malloc.hugetlb
+ * (glibc then does as the user says) or malloc is not glibc's. */
+size_t mem_huge_heap(void);
+#define MEM_HEAP_RESERVE ((size_t)256 << 20)
 
 #endif

@@ -17,7 +17,6 @@
 #include "common/clock.h"
 #include "common/jsonw.h"
 #include "common/log.h"
-#include "common/mem.h"
 #include "common/uri.h"
 #include "workflow/alert.h"
 
@@ -78,22 +77,6 @@ static void hist(runner *r, const char *batch, const char *state, const char *ev
         log_warn("history for %s: %s", batch, e.msg);
 }
 
-/* The service's environment with tun (GLIBC_TUNABLES=...) in place of its
- * own: the job then starts with glibc's huge-page heap instead of
- * re-executing itself for it (6 ms a job). */
-static char **job_env(char *tun)
-{
-    size_t n = 0;
-    while (environ[n]) n++;
-    char **env = calloc(n + 2, sizeof *env);
-    if (!env) return NULL;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (strncmp(environ[i], "GLIBC_TUNABLES=", 15) != 0) env[k++] = environ[i];
-    env[k] = tun;
-    return env;
-}
-
 static pid_t spawn_job(runner *r, runner_job *j, err_t *e)
 {
     buf mpath = {0};
@@ -112,12 +95,8 @@ static pid_t spawn_job(runner *r, runner_job *j, err_t *e)
                     "-o", outroot, "--compression", (char *)r->cfg->compression, "--threads", threads,
                     "--report", j->report_path, "--input-root", inroot, NULL};
     unlink(j->report_path);
-    char *tun = mem_huge_heap_env();
-    char **env = tun ? job_env(tun) : NULL;
     pid_t pid = fork();
     if (pid < 0) {
-        free(env);
-        free(tun);
         buf_free(&mpath);
         return err_sys(e, ERR_INTERNAL, "cannot start a job");
     }
@@ -133,12 +112,9 @@ static pid_t spawn_job(runner *r, runner_job *j, err_t *e)
             dup2(devnull, STDOUT_FILENO);
         }
         if (log >= 0) dup2(log, STDERR_FILENO);
-        if (env) execve(r->self_exe, argv, env);
-        else execv(r->self_exe, argv);
+        execv(r->self_exe, argv);
         _exit(127);
     }
-    free(env);
-    free(tun);
     buf_free(&mpath);
     return pid;
 }
