@@ -211,15 +211,17 @@ static int part_path(const job *j, uint32_t idx, buf *out)
     return buf_cstr(out) ? 0 : -1;
 }
 
-/* Direct-I/O buffers of a part file at 1 thread, where the converting
+/* Direct-I/O buffers of a part file. At 1 thread, where the converting
  * thread writes too: with 1 MiB it waited for the device through most of
  * each row group's output (40 MB for longstr); with 4 MiB it hands the
  * bytes over and goes on converting while the device writes them (events
  * -5%, longstr -6%). 8, 16 and 32 MiB were no faster, and every MiB of
  * fresh memory costs 1.2-1.6 ms here after another program's run
- * (bench/README.md). With workers the main thread only writes, and the
- * least memory does. */
-#define JOB_IO_RING_1T ((size_t)4 << 20)
+ * (bench/README.md). With workers, writing a row group is what frees a
+ * result slot for the next task: with 1 MiB that took up to 40 ms while a
+ * worker waited (4 MiB: longstr at 2 threads -18%, events -6%, wide -4%;
+ * 2 MiB in between, 8 MiB no better). */
+#define JOB_IO_RING ((size_t)4 << 20)
 
 static int open_part(job *j, err_t *e)
 {
@@ -238,8 +240,7 @@ static int open_part(job *j, err_t *e)
         return err_set(e, ERR_NOMEM, "out of memory");
     }
     writer *w = &j->parts[j->nparts++];
-    size_t ring = j->o->threads <= 1 ? JOB_IO_RING_1T : 0;
-    int rc = writer_open(w, (char *)p.data, j->o->codec, ring, e);
+    int rc = writer_open(w, (char *)p.data, j->o->codec, JOB_IO_RING, e);
     buf_free(&p);
     j->part_in = 0;
     return rc;
