@@ -10,6 +10,7 @@
 #include "common/mem.h"
 
 #define READ_BLOCK ((size_t)1 << 20)
+#define READ_KEEP_MAX ((size_t)8 << 20)
 
 void reader_plan_free(reader_split *s, uint32_t n)
 {
@@ -127,9 +128,24 @@ static int fill(reader_lines *r, err_t *e)
     }
 }
 
-int reader_lines_open(reader_lines *r, int root_fd, const char *path, const reader_part *p, err_t *e)
+void reader_buf_free(reader_buf *b)
+{
+    mem_release(b->p, b->cap);
+    b->p = NULL;
+    b->cap = 0;
+}
+
+int reader_lines_open(reader_lines *r, int root_fd, const char *path, const reader_part *p, reader_buf *keep,
+                      err_t *e)
 {
     memset(r, 0, sizeof *r);
+    if (keep) {
+        r->keep = keep;
+        r->buf = keep->p;
+        r->cap = keep->cap;
+        keep->p = NULL;
+        keep->cap = 0;
+    }
     r->path = path;
     r->end = p->end;
     r->to_eof = p->to_eof;
@@ -193,7 +209,13 @@ int reader_lines_next(reader_lines *r, bool hold, const uint8_t **line, size_t *
 void reader_lines_close(reader_lines *r)
 {
     if (r->fd >= 0) close(r->fd);
-    mem_release(r->buf, r->cap);
+    /* A buffer grown for a very long line is not kept for every file. */
+    if (r->keep && r->cap <= READ_KEEP_MAX) {
+        r->keep->p = r->buf;
+        r->keep->cap = r->cap;
+    } else {
+        mem_release(r->buf, r->cap);
+    }
     memset(r, 0, sizeof *r);
     r->fd = -1;
 }

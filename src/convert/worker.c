@@ -28,6 +28,7 @@ void worker_free(worker *w)
     arena_free(&w->lines);
     arena_free(&w->keys);
     rowgroup_free(&w->g);
+    reader_buf_free(&w->rbuf);
     free(w->km);
     free(w->prev_key);
     free(w->field_col);
@@ -229,8 +230,9 @@ int worker_run(worker *w, const reader_split *sp, worker_result *out, err_t *e)
         const reader_part *part = &sp->parts[si];
         const char *path = w->env->paths[part->file];
         reader_lines rl;
-        rc = w->env->root_fd >= 0 ? reader_lines_open(&rl, w->env->root_fd, w->env->rel_paths[part->file], part, e)
-                                  : reader_lines_open(&rl, -1, path, part, e);
+        rc = w->env->root_fd >= 0
+                 ? reader_lines_open(&rl, w->env->root_fd, w->env->rel_paths[part->file], part, &w->rbuf, e)
+                 : reader_lines_open(&rl, -1, path, part, &w->rbuf, e);
         uint64_t lineno = 0;
         const uint8_t *line;
         size_t len;

@@ -134,7 +134,7 @@ static void test_reader_lines_hold_keeps_lines(void)
     reader_lines rl;
     err_t e = {0};
     reader_part part = {0, 0, 0, true};
-    if (!CHECK(held) || !CHECK_EQ_INT(reader_lines_open(&rl, -1, path, &part, &e), 0)) goto out;
+    if (!CHECK(held) || !CHECK_EQ_INT(reader_lines_open(&rl, -1, path, &part, NULL, &e), 0)) goto out;
     int next = 0, nheld = 0, holds = 0, bad = 0;
     for (;;) {
         const uint8_t *line;
@@ -165,6 +165,66 @@ out:
     unlink(path);
 }
 
+/* Reads all of path through keep; returns the lines, -1 on error. */
+static int count_lines(const char *path, reader_buf *keep, size_t *longest)
+{
+    reader_lines rl;
+    err_t e = {0};
+    reader_part part = {0, 0, 0, true};
+    int n = 0, got;
+    *longest = 0;
+    if (reader_lines_open(&rl, -1, path, &part, keep, &e) != 0) n = -1;
+    const uint8_t *line;
+    size_t len;
+    while (n >= 0 && (got = reader_lines_next(&rl, false, &line, &len, &e)) == 1) {
+        n++;
+        if (len > *longest) *longest = len;
+    }
+    reader_lines_close(&rl);
+    return n;
+}
+
+/* A kept buffer goes from one file to the next (the same memory, not a new
+ * mapping per file), the next file's lines are its own, and a buffer grown
+ * for a very long line is given up instead of kept. A failed open hands
+ * the buffer back too. */
+static void test_reader_buf_kept_between_files(void)
+{
+    char a[] = "/tmp/ndpq-reader-XXXXXX", b[] = "/tmp/ndpq-reader-XXXXXX", c[] = "/tmp/ndpq-reader-XXXXXX";
+    int fa = mkstemp(a), fb = mkstemp(b), fc = mkstemp(c);
+    if (!CHECK(fa >= 0 && fb >= 0 && fc >= 0)) return;
+    FILE *f = fdopen(fa, "w");
+    for (int i = 0; i < 30000; i++) fprintf(f, "{\"a\":%d,\"pad\":\"%080d\"}\n", i, i); /* ~3 MiB */
+    fclose(f);
+    f = fdopen(fb, "w");
+    for (int i = 0; i < 7; i++) fprintf(f, "{\"b\":%d}\n", i);
+    fclose(f);
+    f = fdopen(fc, "w");
+    fputs("{\"c\":\"", f);
+    for (int i = 0; i < (12 << 20) / 64; i++) fputs("0123456789012345678901234567890123456789012345678901234567890123", f);
+    fputs("\"}\n{\"c\":1}\n", f);
+    fclose(f);
+
+    reader_buf keep = {0};
+    size_t longest;
+    CHECK_EQ_INT(count_lines(a, &keep, &longest), 30000);
+    uint8_t *first = keep.p;
+    size_t cap = keep.cap;
+    CHECK(first != NULL && cap >= ((size_t)2 << 20));
+    CHECK_EQ_INT(count_lines(b, &keep, &longest), 7);
+    CHECK_EQ_U64(longest, 7);
+    CHECK(keep.p == first && keep.cap == cap);
+    CHECK_EQ_INT(count_lines("/tmp/ndpq-reader-no-such-file", &keep, &longest), -1);
+    CHECK(keep.p == first && keep.cap == cap);
+    CHECK_EQ_INT(count_lines(c, &keep, &longest), 2);
+    CHECK_EQ_U64(longest, ((size_t)12 << 20) + 8);
+    CHECK(keep.p == NULL && keep.cap == 0); /* grown past 8 MiB: released */
+    reader_buf_free(&keep);
+    unlink(a);
+    unlink(b);
+    unlink(c);
+}
+
 void register_reader_tests(void)
 {
     TEST_ADD(test_reader_split_sizes_one_thread_keeps_target);
@@ -172,4 +232,5 @@ void register_reader_tests(void)
     TEST_ADD(test_reader_split_sizes_small_batches_stay_whole);
     TEST_ADD(test_reader_split_take);
     TEST_ADD(test_reader_lines_hold_keeps_lines);
+    TEST_ADD(test_reader_buf_kept_between_files);
 }
