@@ -14,8 +14,8 @@
 //   - the service together with its jobs (the whole process group), or
 //   - one running job only (the service must retry it),
 // and restarts the service each time it killed it. After the last kill the producer stops,
-// the service is stopped with SIGTERM (it must exit 0), then `ndpq flush --date TODAY`, and
-// `ndpq run --once` until nothing is left to do. Then it verifies:
+// the service is stopped with SIGTERM (it must exit 0), then `ndpq flush --date TODAY` and
+// `ndpq run --once`, in turn, until nothing is left to do. Then it verifies:
 //   - with DuckDB, every record id of every valid input appears exactly once across
 //     buckets/output/merged-parquet-*/*.parquet (in its date's directory, with its
 //     _source_file), and nothing else does;
@@ -317,12 +317,15 @@ async function main() {
   const stop = await svc.stop({ signal: 'SIGTERM', timeoutMs: 30_000 })
   if (stop.code !== 0) violate(`SIGTERM after the kills: service exited ${JSON.stringify(stop)} (expected 0)`)
   log('stopped; flushing and draining')
-  const fl = await runNdpq(['flush', '--date', TODAY], { env: ENV, timeoutMs: 60_000 })
-  if (fl.code !== 0) violate(`ndpq flush --date ${TODAY} exited ${fl.code}: ${fl.stderr.slice(-2000)}`)
-  // run until idle: nothing pending, nothing to run
+  // run until idle: nothing pending, nothing to run. The flush comes before
+  // each run: a file that landed just before the stop, its event unseen, is
+  // found by the next run's start-up scan and is pending for today, which
+  // only a flush (or the orphan timer) closes, as it would in production.
   let rounds = 0
   for (;;) {
     rounds++
+    const fl = await runNdpq(['flush', '--date', TODAY], { env: ENV, timeoutMs: 60_000 })
+    if (fl.code !== 0) violate(`ndpq flush --date ${TODAY} exited ${fl.code}: ${fl.stderr.slice(-2000)}`)
     const r = await runNdpq(['run', '--once'], { env: ENV, timeoutMs: 120_000 })
     fs.appendFileSync(serviceLog, `--- crash harness: run --once #${rounds} exit ${r.code}\n${r.stderr}`)
     if (r.code !== 0) violate(`run --once #${rounds} exited ${r.code} ${r.signal ?? ''}: ${r.stderr.slice(-2000)}`)
