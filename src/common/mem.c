@@ -65,6 +65,22 @@ void *mem_zalloc(size_t n)
  * over 128 KiB apart (a dictionary table growing to 256 KiB), faults it in
  * 4 KiB at a time and unmaps it with a TLB flush of every core that runs
  * a worker. */
+/* Start of the [heap] mapping that ends at brk, from /proc/self/maps; 0
+ * when not found. */
+static uintptr_t heap_start(uintptr_t brk)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    if (!f) return 0;
+    char line[256];
+    uintptr_t start = 0;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        if (strstr(line, "[heap]") && sscanf(line, "%lx-%lx", &lo, &hi) == 2 && hi == brk) start = lo;
+    }
+    fclose(f);
+    return start;
+}
+
 size_t mem_huge_heap(void)
 {
     const char *t = getenv("GLIBC_TUNABLES");
@@ -89,12 +105,11 @@ size_t mem_huge_heap(void)
     }
     size_t advised = 0;
     if (hi != lo) {
-        /* The whole heap, from its start (what the main arena got from
-         * the system, all of it below the break), so free blocks from
-         * before are advised too. */
-        uintptr_t a = ((uintptr_t)hi - mallinfo2().arena + 4095) & ~(uintptr_t)4095;
-        if ((uintptr_t)hi > a && madvise((void *)a, (uintptr_t)hi - a, MADV_HUGEPAGE) == 0)
-            advised = (uintptr_t)hi - a;
+        /* The whole heap from its start, so free blocks from before are
+         * advised too; without /proc, what was just added. */
+        uintptr_t a = heap_start((uintptr_t)hi), b = (uintptr_t)hi;
+        if (!a || a >= b) a = ((uintptr_t)lo + 4095) & ~(uintptr_t)4095;
+        if (b > a && madvise((void *)a, b - a, MADV_HUGEPAGE) == 0) advised = b - a;
     }
     while (n > 0) free(held[--n]);
     return advised;
