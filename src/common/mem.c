@@ -55,16 +55,6 @@ void *mem_zalloc(size_t n)
     return n >= MEM_HUGE ? map(n) : calloc(1, n);
 }
 
-/* glibc puts the heap of its main arena on transparent huge pages only
- * when GLIBC_TUNABLES says so at start, which took a second exec (6-8 ms a
- * job). The same comes from outside: with the heap reserved well ahead
- * (top pad) and never trimmed, one madvise covers every page it will hand
- * out. One arena makes the workers use that heap too. A job's thousands of
- * column buffers then fault in 2 MiB at a time and miss the TLB less.
- * Blocks under 4 MiB stay on the heap: by default glibc maps each block
- * over 128 KiB apart (a dictionary table growing to 256 KiB), faults it in
- * 4 KiB at a time and unmaps it with a TLB flush of every core that runs
- * a worker. */
 /* Start of the [heap] mapping that ends at brk, from /proc/self/maps; 0
  * when not found. */
 static uintptr_t heap_start(uintptr_t brk)
@@ -81,6 +71,16 @@ static uintptr_t heap_start(uintptr_t brk)
     return start;
 }
 
+/* glibc puts the heap of its main arena on transparent huge pages only
+ * when GLIBC_TUNABLES says so at start, which took a second exec (6-8 ms a
+ * job). The same comes from outside: with the heap reserved well ahead
+ * (top pad) and never trimmed, one madvise covers every page it will hand
+ * out. One arena makes the workers use that heap too. A job's thousands of
+ * column buffers then fault in 2 MiB at a time and miss the TLB less.
+ * Blocks under 4 MiB stay on the heap: by default glibc maps each block
+ * over 128 KiB apart (a dictionary table growing to 256 KiB), faults it in
+ * 4 KiB at a time and unmaps it with a TLB flush of every core that runs
+ * a worker. */
 size_t mem_huge_heap(void)
 {
     const char *t = getenv("GLIBC_TUNABLES");

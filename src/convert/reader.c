@@ -128,23 +128,14 @@ static int fill(reader_lines *r, err_t *e)
     }
 }
 
-void reader_buf_free(reader_buf *b)
-{
-    mem_release(b->p, b->cap);
-    b->p = NULL;
-    b->cap = 0;
-}
-
-int reader_lines_open(reader_lines *r, int root_fd, const char *path, const reader_part *p, reader_buf *keep,
-                      err_t *e)
+int reader_lines_open(reader_lines *r, int root_fd, const char *path, const reader_part *p, buf *keep, err_t *e)
 {
     memset(r, 0, sizeof *r);
     if (keep) {
         r->keep = keep;
-        r->buf = keep->p;
+        r->buf = keep->data;
         r->cap = keep->cap;
-        keep->p = NULL;
-        keep->cap = 0;
+        *keep = (buf){.huge = true};
     }
     r->path = path;
     r->end = p->end;
@@ -211,7 +202,7 @@ void reader_lines_close(reader_lines *r)
     if (r->fd >= 0) close(r->fd);
     /* A buffer grown for a very long line is not kept for every file. */
     if (r->keep && r->cap <= READ_KEEP_MAX) {
-        r->keep->p = r->buf;
+        r->keep->data = r->buf;
         r->keep->cap = r->cap;
     } else {
         mem_release(r->buf, r->cap);

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/buf.h"
 #include "common/err.h"
 
 typedef struct {
@@ -45,18 +46,6 @@ void reader_plan_free(reader_split *s, uint32_t n);
  * parts it replaces: how a job cuts its tail as threads free up. */
 int reader_split_take(reader_split *rest, uint64_t bytes, reader_split *piece, err_t *e);
 
-/* A read buffer its owner (a worker) keeps from one file to the next, so
- * that each file does not map and fault in a new one: 2 MiB a file, which
- * after another program's run this VM's host has to back again (events at
- * 1 thread: 20 files, 40 MB, most of the job's fresh memory but its row
- * group). */
-typedef struct {
-    uint8_t *p;
-    size_t cap;
-} reader_buf;
-
-void reader_buf_free(reader_buf *b);
-
 /* Line iterator over one part. */
 typedef struct {
     int fd;
@@ -68,7 +57,7 @@ typedef struct {
     bool to_eof, eof;
     uint64_t bytes;      /* bytes of the lines returned, newlines included */
     size_t scanned;      /* bytes after pos known to hold no newline */
-    reader_buf *keep;    /* where buf came from and goes back to, or NULL */
+    buf *keep;           /* where buf came from and goes back to, or NULL */
 } reader_lines;
 
 /* reader_lines_next with hold set: the next line needs a read that would
@@ -76,11 +65,14 @@ typedef struct {
 #define READER_HOLD 2
 
 /* Opens path; with root_fd >= 0, path is relative to that directory and
- * may not resolve outside it (no "..", no symlink leaving it). With keep,
- * reads into its buffer, which reader_lines_close hands back (NULL: a
- * buffer of the reader's own). */
-int reader_lines_open(reader_lines *r, int root_fd, const char *path, const reader_part *p, reader_buf *keep,
-                      err_t *e);
+ * may not resolve outside it (no "..", no symlink leaving it). With keep
+ * (a huge buf, common/buf), reads into its memory, which
+ * reader_lines_close hands back: its owner (a worker) keeps one buffer from
+ * file to file instead of mapping and faulting in 2 MiB a file, which
+ * after another program's run this VM's host has to back again (events at
+ * 1 thread: 20 files, 40 MB, most of the job's fresh memory but its row
+ * group). NULL: a buffer of the reader's own. */
+int reader_lines_open(reader_lines *r, int root_fd, const char *path, const reader_part *p, buf *keep, err_t *e);
 /* 1 with a line (without its LF), 0 at the end of the part, -1 on error.
  * A line stays valid until the buffer moves: with hold, the call returns
  * READER_HOLD instead of moving it, and the caller, done with its lines,

@@ -11,6 +11,7 @@ int worker_init(worker *w, const worker_env *env, err_t *e)
 {
     memset(w, 0, sizeof *w);
     w->env = env;
+    buf_init_huge(&w->rbuf); /* its memory comes from the reader, via common/mem */
     scanner_init(&w->sc);
     arena_init(&w->lines, 256u << 10);
     arena_init(&w->keys, 64u << 10);
@@ -28,7 +29,7 @@ void worker_free(worker *w)
     arena_free(&w->lines);
     arena_free(&w->keys);
     rowgroup_free(&w->g);
-    reader_buf_free(&w->rbuf);
+    buf_free(&w->rbuf);
     free(w->km);
     free(w->prev_key);
     free(w->field_col);

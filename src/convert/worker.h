@@ -75,7 +75,7 @@ typedef struct {
     uint64_t stamp;
     uint32_t corrupt_col;
     _Atomic uint64_t progress;      /* input bytes of the split read so far */
-    reader_buf rbuf;                /* the read buffer, file after file */
+    buf rbuf;                       /* the read buffer, file after file (huge) */
 } worker;
 
 int worker_init(worker *w, const worker_env *env, err_t *e);

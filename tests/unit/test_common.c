@@ -537,7 +537,7 @@ static bool smaps_of(const void *p, char *name, size_t nn, bool *hg)
     while (fgets(line, sizeof line, f)) {
         unsigned long lo, hi;
         char nm[256] = "";
-        if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %255s", &lo, &hi, nm) >= 2 && strchr(line, '-') < strchr(line, ' ')) {
+        if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %255s", &lo, &hi, nm) >= 2) {
             in = (uintptr_t)p >= lo && (uintptr_t)p < hi;
             if (in) snprintf(name, nn, "%s", nm);
         } else if (in && strncmp(line, "VmFlags:", 8) == 0) {

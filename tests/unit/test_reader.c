@@ -166,7 +166,7 @@ out:
 }
 
 /* Reads all of path through keep; returns the lines, -1 on error. */
-static int count_lines(const char *path, reader_buf *keep, size_t *longest)
+static int count_lines(const char *path, buf *keep, size_t *longest)
 {
     reader_lines rl;
     err_t e = {0};
@@ -205,21 +205,22 @@ static void test_reader_buf_kept_between_files(void)
     fputs("\"}\n{\"c\":1}\n", f);
     fclose(f);
 
-    reader_buf keep = {0};
+    buf keep;
+    buf_init_huge(&keep);
     size_t longest;
     CHECK_EQ_INT(count_lines(a, &keep, &longest), 30000);
-    uint8_t *first = keep.p;
+    uint8_t *first = keep.data;
     size_t cap = keep.cap;
     CHECK(first != NULL && cap >= ((size_t)2 << 20));
     CHECK_EQ_INT(count_lines(b, &keep, &longest), 7);
     CHECK_EQ_U64(longest, 7);
-    CHECK(keep.p == first && keep.cap == cap);
+    CHECK(keep.data == first && keep.cap == cap);
     CHECK_EQ_INT(count_lines("/tmp/ndpq-reader-no-such-file", &keep, &longest), -1);
-    CHECK(keep.p == first && keep.cap == cap);
+    CHECK(keep.data == first && keep.cap == cap);
     CHECK_EQ_INT(count_lines(c, &keep, &longest), 2);
     CHECK_EQ_U64(longest, ((size_t)12 << 20) + 8);
-    CHECK(keep.p == NULL && keep.cap == 0); /* grown past 8 MiB: released */
-    reader_buf_free(&keep);
+    CHECK(keep.data == NULL && keep.cap == 0); /* grown past 8 MiB: released */
+    buf_free(&keep);
     unlink(a);
     unlink(b);
     unlink(c);
