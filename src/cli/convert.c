@@ -25,7 +25,7 @@ static const char USAGE[] =
     "options:\n"
     "  --compression C        snappy|zstd|gzip|lz4_raw|none [COMPRESSION_TYPE] (default snappy)\n"
     "  --threads N            worker threads (default: all cores)\n"
-    "  --target-file-mb N     start a new part after about N MiB of input (default 128)\n"
+    "  --target-file-mb N     a part file per N MiB of input (default 128)\n"
     "  --row-group-mb N       input MiB per row group (default 64)\n"
     "  --page-kb N            page size in KiB (default 1024)\n"
     "  --no-metadata-columns  omit _processing_timestamp and _source_file\n"

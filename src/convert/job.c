@@ -73,7 +73,8 @@ typedef struct {
     uint64_t *file_lines;   /* lines seen so far per input */
     writer *parts;
     uint32_t nparts, capparts;
-    size_t part_in;         /* input bytes in the current part */
+    uint64_t range;         /* input bytes per part (0: one file) */
+    uint64_t part_range;    /* the range the open part holds */
     bool warned_ts, warned_src;
     codec_ctx *cx;          /* main thread: null chunks */
     page_scratch ps;
@@ -242,7 +243,6 @@ static int open_part(job *j, err_t *e)
     writer *w = &j->parts[j->nparts++];
     int rc = writer_open(w, (char *)p.data, j->o->codec, JOB_IO_RING, e);
     buf_free(&p);
-    j->part_in = 0;
     return rc;
 }
 
@@ -274,8 +274,12 @@ static int write_result(job *j, const reader_split *sp, worker_result *res, err_
     }
     if (res->enc.num_rows == 0) return 0;
 
-    bool split = !j->s->out_file && j->part_in >= j->o->target_file_bytes;
-    if (j->nparts == 0 || split) TRY(open_part(j, e));
+    /* A part holds the lines that start in its range of the batch, so a
+     * rerun's part holds the same rows as the part it replaces, whatever
+     * the thread count and however the tail was cut. */
+    uint64_t range = j->range ? sp->at / j->range : 0;
+    if (j->nparts == 0 || range != j->part_range) TRY(open_part(j, e));
+    j->part_range = range;
     writer *w = &j->parts[j->nparts - 1];
     TRY(writer_begin_rowgroup(w, res->enc.num_rows, e));
     for (uint32_t i = 0; i < res->enc.nchunks; i++) {
@@ -284,7 +288,6 @@ static int write_result(job *j, const reader_split *sp, worker_result *res, err_
                                    ch->pages.len, e));
     }
     writer_sync_behind(w);
-    j->part_in += res->bytes_in;
     return 0;
 }
 
@@ -307,8 +310,11 @@ static uint64_t tail_piece(const job *j, uint32_t me)
     uint64_t share = (left + n - 1) / n;
     if (share < JOB_MIN_SPLIT) share = JOB_MIN_SPLIT;
     if (share > j->tail_max) share = j->tail_max;
-    /* No crumb left for a row group of its own. */
-    if (j->tail.bytes <= j->tail_max && j->tail.bytes < share + JOB_MIN_SPLIT) share = UINT64_MAX;
+    /* A piece ends at its part's range at the latest, leaving no crumb
+     * for a row group of its own. */
+    uint64_t until = j->tail.bytes;
+    if (j->range && j->range - j->tail.at % j->range < until) until = j->range - j->tail.at % j->range;
+    if (share > until || (until <= j->tail_max && until < share + JOB_MIN_SPLIT)) share = until;
     return share;
 }
 
@@ -371,18 +377,25 @@ static void *worker_main(void *arg)
 static int plan(job *j, err_t *e)
 {
     uint64_t t = j->o->row_group_bytes, total = 0;
-    if (!j->s->out_file && j->o->target_file_bytes < t) t = j->o->target_file_bytes;
+    j->range = j->s->out_file ? 0 : j->o->target_file_bytes;
+    if (j->range && j->range < t) t = j->range;
     for (uint32_t i = 0; i < j->ninputs; i++) total += j->sizes[i];
     uint32_t threads = j->o->threads > 0 ? (uint32_t)j->o->threads : 1;
     reader_sizes z = reader_split_sizes(total, t, threads, JOB_MIN_SPLIT);
     uint64_t left = total - z.full * z.target;
     bool tail = threads > 1 && left > 0 && z.last < left;
     if (tail) z.last = left;
-    TRY(reader_plan(j->sizes, j->ninputs, z, &j->splits, &j->nsplits, e));
-    if (tail && j->nsplits > 0) {
-        j->tail = j->splits[--j->nsplits];
-        j->tail_max = z.target;
+    TRY(reader_plan(j->sizes, j->ninputs, z, j->range, &j->splits, &j->nsplits, e));
+    if (!tail || j->nsplits <= z.full) return 0;
+    /* What follows the full rounds, cut at part ranges or not, is one tail. */
+    j->tail_max = z.target;
+    for (uint32_t i = (uint32_t)z.full; i < j->nsplits; i++) {
+        int rc = reader_split_join(&j->tail, &j->splits[i], e);
+        free(j->splits[i].parts);
+        j->splits[i].parts = NULL;
+        TRY(rc);
     }
+    j->nsplits = (uint32_t)z.full;
     return 0;
 }
 

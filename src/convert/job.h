@@ -18,7 +18,7 @@
 typedef struct {
     codec_id codec;
     int threads;
-    size_t target_file_bytes;  /* start a new part after this much input */
+    size_t target_file_bytes;  /* a part file per this much input */
     size_t row_group_bytes;    /* input bytes per row group */
     size_t page_bytes;
     size_t dict_limit;

@@ -40,12 +40,13 @@ static int add_part(reader_split *s, reader_part p, err_t *e)
     return 0;
 }
 
-int reader_plan(const uint64_t *sizes, uint32_t nfiles, reader_sizes z, reader_split **out, uint32_t *n,
-                err_t *e)
+int reader_plan(const uint64_t *sizes, uint32_t nfiles, reader_sizes z, uint64_t range, reader_split **out,
+                uint32_t *n, err_t *e)
 {
     reader_split *s = NULL;
     uint32_t ns = 0, cap = 0;
     uint64_t room = 0; /* bytes left in the current split */
+    uint64_t at = 0;   /* bytes planned so far */
     for (uint32_t f = 0; f < nfiles; f++) {
         uint64_t pos = 0;
         do {
@@ -60,7 +61,9 @@ int reader_plan(const uint64_t *sizes, uint32_t nfiles, reader_sizes z, reader_s
                     s = nsp;
                 }
                 room = ns < z.full ? z.target : z.last;
-                memset(&s[ns++], 0, sizeof *s);
+                if (range && range - at % range < room) room = range - at % range;
+                memset(&s[ns], 0, sizeof *s);
+                s[ns++].at = at;
             }
             uint64_t take = sizes[f] - pos < room ? sizes[f] - pos : room;
             reader_part p = {f, pos, pos + take, pos + take == sizes[f]};
@@ -70,6 +73,7 @@ int reader_plan(const uint64_t *sizes, uint32_t nfiles, reader_sizes z, reader_s
             }
             pos += take;
             room -= take;
+            at += take;
         } while (pos < sizes[f]);
     }
     *out = s;
@@ -81,6 +85,7 @@ int reader_split_take(reader_split *rest, uint64_t bytes, reader_split *piece, e
 {
     piece->nparts = 0;
     piece->bytes = 0;
+    piece->at = rest->at;
     uint32_t used = 0; /* whole parts of rest moved */
     while (used < rest->nparts && piece->bytes < bytes) {
         reader_part *p = &rest->parts[used];
@@ -97,6 +102,25 @@ int reader_split_take(reader_split *rest, uint64_t bytes, reader_split *piece, e
     memmove(rest->parts, rest->parts + used, (rest->nparts - used) * sizeof *rest->parts);
     rest->nparts -= used;
     rest->bytes -= piece->bytes;
+    rest->at += piece->bytes;
+    return 0;
+}
+
+int reader_split_join(reader_split *into, const reader_split *from, err_t *e)
+{
+    if (into->nparts == 0) into->at = from->at;
+    for (uint32_t i = 0; i < from->nparts; i++) {
+        const reader_part *p = &from->parts[i];
+        reader_part *last = into->nparts ? &into->parts[into->nparts - 1] : NULL;
+        /* A file cut at a range boundary is one part again. */
+        if (last && last->file == p->file && last->end == p->start) {
+            last->end = p->end;
+            last->to_eof = p->to_eof;
+            into->bytes += p->end - p->start;
+            continue;
+        }
+        TRY(add_part(into, *p, e));
+    }
     return 0;
 }
 

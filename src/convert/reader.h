@@ -24,6 +24,7 @@ typedef struct {
     reader_part *parts;
     uint32_t nparts;
     uint64_t bytes;      /* planned input bytes */
+    uint64_t at;         /* where it starts in the batch: the files end to end */
 } reader_split;
 
 /* How a batch is cut: `full` splits of target bytes, then splits of `last`
@@ -38,13 +39,17 @@ typedef struct {
  * is larger than target, whatever the batch size, so memory is the same
  * for 200 MB as for 2 GB; and no thread idles while another ends alone. */
 reader_sizes reader_split_sizes(uint64_t total, uint64_t target, uint32_t threads, uint64_t min_split);
-/* Plans splits of those sizes over files of the given sizes. */
-int reader_plan(const uint64_t *sizes, uint32_t nfiles, reader_sizes z, reader_split **out, uint32_t *n,
-                err_t *e);
+/* Plans splits of those sizes over files of the given sizes. No split
+ * crosses a multiple of range (0: no limit), so each range of the batch
+ * can go to a part file of its own. */
+int reader_plan(const uint64_t *sizes, uint32_t nfiles, reader_sizes z, uint64_t range, reader_split **out,
+                uint32_t *n, err_t *e);
 void reader_plan_free(reader_split *s, uint32_t n);
 /* Moves the first bytes of rest (all of it if fewer) into piece, whose
  * parts it replaces: how a job cuts its tail as threads free up. */
 int reader_split_take(reader_split *rest, uint64_t bytes, reader_split *piece, err_t *e);
+/* Appends split from to into, which it must follow in the batch. */
+int reader_split_join(reader_split *into, const reader_split *from, err_t *e);
 
 /* Line iterator over one part. */
 typedef struct {

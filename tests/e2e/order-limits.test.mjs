@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process'
 
 import {
   BIN, assertAllReadersEqual, assertExit, assertNoTempFiles, convertFile, describeRun, expectTable, fileUri,
-  listParquet, readAll, readMetadata, reportWarnings, run, tmpdir, writeInput, checkReport,
+  listParquet, readAll, readMetadata, reportWarnings, run, runOk, tmpdir, writeInput, checkReport,
 } from './helpers.mjs'
 
 test('order: rows keep the input order (files in command-line order, then line order), at any thread count', async t => {
@@ -32,6 +32,54 @@ test('order: rows keep the input order (files in command-line order, then line o
       out: `t${threads}.parquet`, extra: ['--threads', threads, '--row-group-mb', '1'],
     })
     await assertAllReadersEqual(out, expected)
+  }
+})
+
+test('parts: part k holds the lines that start in the k-th --target-file-mb of input, whatever the thread count', async t => {
+  // A rerun (a retry, or another CONVERT_THREADS) replaces each part with
+  // the same rows: parts follow fixed input ranges, never how the last
+  // round was cut. 80 MB, so 2 and more threads cut a tail (pieces of 8 MiB
+  // and up) that does not fall on the 32 MiB ranges.
+  const dir = tmpdir(t)
+  const RANGE = 32 * 1024 * 1024
+  const names = []
+  const ranges = [] // per range: [count, first n, last n]
+  let at = 0
+  let n = 0
+  for (let f = 0; f < 8; f++) {
+    const lines = []
+    let bytes = 0
+    while (bytes < 10_000_000) {
+      const key = String(n++).padStart(8, '0')
+      const line = JSON.stringify({ n: key, pad: `${key}:${'abcdefghij'.repeat(20 + (n % 37))}` })
+      const k = Math.floor(at / RANGE)
+      ranges[k] ??= [0, key, key]
+      ranges[k][0]++
+      ranges[k][2] = key
+      lines.push(line)
+      at += line.length + 1
+      bytes += line.length + 1
+    }
+    names.push(`in-${f}.ndjson`)
+    writeInput(dir, names[f], lines)
+  }
+  assert.equal(ranges.length, 3)
+  for (const threads of ['1', '2', '3', '5']) {
+    const out = `out-t${threads}`
+    const r = await runOk(['convert', '--threads', threads, '--row-group-mb', '16', '--target-file-mb', '32', ...names,
+      '-o', out], { cwd: dir })
+    const parts = listParquet(path.join(dir, out))
+    assert.deepEqual(r.report.parts.map(p => p.rows), ranges.map(x => x[0]), `rows per part at ${threads} threads`)
+    assert.equal(parts.length, ranges.length)
+    for (const [k, file] of parts.entries()) {
+      const md = readMetadata(file)
+      assert.equal(Number(md.num_rows), ranges[k][0])
+      const stats = md.row_groups.map(g => g.columns.find(c => c.meta_data.path_in_schema[0] === 'n').meta_data.statistics)
+      const min = stats.map(s => String(s.min_value)).sort()[0]
+      const max = stats.map(s => String(s.max_value)).sort().at(-1)
+      assert.deepEqual([min, max], [ranges[k][1], ranges[k][2]], `part ${k} at ${threads} threads: first and last line`)
+      for (const g of md.row_groups) assert.ok(Number(g.num_rows) > 0)
+    }
   }
 })
 

@@ -80,7 +80,7 @@ static void test_reader_split_take(void)
     reader_split *s = NULL;
     uint32_t n = 0;
     err_t e = {0};
-    if (!CHECK_EQ_INT(reader_plan(sizes, 4, z, &s, &n, &e), 0) || !CHECK_EQ_INT(n, 1)) return;
+    if (!CHECK_EQ_INT(reader_plan(sizes, 4, z, 0, &s, &n, &e), 0) || !CHECK_EQ_INT(n, 1)) return;
     reader_split tail = s[0], piece = {0};
     CHECK_EQ_U64(tail.bytes, 45 * MiB);
     uint64_t want[] = {12 * MiB, 3 * MiB, 100 * MiB};
@@ -116,6 +116,53 @@ static void test_reader_split_take(void)
     free(piece.parts);
     free(tail.parts);
     free(s);
+}
+
+/* Part ranges: no split crosses a multiple of the range, each knows where
+ * it starts, and pieces cut from a tail joined across a range boundary
+ * carry on from there. */
+static void test_reader_plan_keeps_to_ranges(void)
+{
+    uint64_t sizes[] = {50 * MiB, 0, 70 * MiB};
+    reader_sizes z = {0, 48 * MiB, 48 * MiB};
+    reader_split *s = NULL;
+    uint32_t n = 0;
+    err_t e = {0};
+    if (!CHECK_EQ_INT(reader_plan(sizes, 3, z, 64 * MiB, &s, &n, &e), 0)) return;
+    /* 48, 16 | 48, 8 (the first range is cut in two, the second too) */
+    uint64_t want[] = {48 * MiB, 16 * MiB, 48 * MiB, 8 * MiB};
+    if (!CHECK_EQ_INT(n, 4)) {
+        reader_plan_free(s, n);
+        return;
+    }
+    uint64_t at = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        CHECK_EQ_U64(s[i].bytes, want[i]);
+        CHECK_EQ_U64(s[i].at, at);
+        CHECK_EQ_U64(s[i].at / (64 * MiB), (s[i].at + s[i].bytes - 1) / (64 * MiB));
+        at += s[i].bytes;
+    }
+    /* The last three as one tail: file 2 is one part again, after the
+     * empty file 1. */
+    reader_split tail = {0}, piece = {0};
+    for (uint32_t i = 1; i < n; i++) CHECK_EQ_INT(reader_split_join(&tail, &s[i], &e), 0);
+    CHECK_EQ_U64(tail.at, 48 * MiB);
+    CHECK_EQ_U64(tail.bytes, 72 * MiB);
+    if (CHECK_EQ_INT(tail.nparts, 3)) {
+        CHECK_EQ_INT(tail.parts[2].file, 2);
+        CHECK_EQ_U64(tail.parts[2].start, 0);
+        CHECK_EQ_U64(tail.parts[2].end, 70 * MiB);
+        CHECK(tail.parts[2].to_eof);
+    }
+    CHECK_EQ_INT(reader_split_take(&tail, 20 * MiB, &piece, &e), 0);
+    CHECK_EQ_U64(piece.at, 48 * MiB);
+    CHECK_EQ_U64(tail.at, 68 * MiB);
+    CHECK_EQ_INT(reader_split_take(&tail, 100 * MiB, &piece, &e), 0);
+    CHECK_EQ_U64(piece.at, 68 * MiB);
+    CHECK_EQ_U64(piece.bytes, 52 * MiB);
+    free(piece.parts);
+    free(tail.parts);
+    reader_plan_free(s, n);
 }
 
 /* With hold, the reader stops before moving its buffer: every line it has
@@ -232,6 +279,7 @@ void register_reader_tests(void)
     TEST_ADD(test_reader_split_sizes_even_for_threads);
     TEST_ADD(test_reader_split_sizes_small_batches_stay_whole);
     TEST_ADD(test_reader_split_take);
+    TEST_ADD(test_reader_plan_keeps_to_ranges);
     TEST_ADD(test_reader_lines_hold_keeps_lines);
     TEST_ADD(test_reader_buf_kept_between_files);
 }
