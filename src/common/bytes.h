@@ -35,6 +35,31 @@ static inline bool bytes_eq(const uint8_t *a, const uint8_t *b, size_t n)
     return true;
 }
 
+/* memcpy for short values: up to 16 bytes with two overlapping moves,
+ * where the libc call costs more than the copy. */
+static inline void bytes_copy(uint8_t *d, const uint8_t *s, size_t n)
+{
+    if (n >= 8) {
+        if (n > 16) {
+            memcpy(d, s, n);
+            return;
+        }
+        uint64_t a = bytes_load64(s), b = bytes_load64(s + n - 8);
+        memcpy(d, &a, 8);
+        memcpy(d + n - 8, &b, 8);
+        return;
+    }
+    if (n >= 4) {
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + n - 4, 4);
+        memcpy(d, &a, 4);
+        memcpy(d + n - 4, &b, 4);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) d[i] = s[i];
+}
+
 /* The first 8 bytes (fewer if shorter) as loaded on a little-endian host,
  * zero-padded, with loads that stay inside the value. */
 static inline uint64_t bytes_head(const uint8_t *p, size_t n)

@@ -70,8 +70,7 @@ static void put_plain(column *c, size_t page_bytes, const uint8_t *p, uint32_t l
     if (c->plain.len == 0) plain_reset(c);
     if (c->plain.cap - c->plain.len < 4 + (size_t)len)
         buf_grow_upto(&c->plain, 4 + (size_t)len, COLUMN_HEADROOM + page_bytes + 1024);
-    buf_put_u32le(&c->plain, len);
-    buf_append(&c->plain, p, len);
+    buf_put_lenval(&c->plain, p, len);
 }
 
 /* The open page as PLAIN, from its dictionary ids. */

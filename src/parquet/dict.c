@@ -64,8 +64,7 @@ static bool add_entry(dict *d, const uint8_t *p, uint32_t len)
     if (d->page.len + 4 + (uint64_t)len > UINT32_MAX) return false;
     if (d->n == d->cap && grow_u32(&d->offs, &d->cap, 256) != 0) return false;
     d->offs[d->n] = (uint32_t)d->page.len;
-    buf_put_u32le(&d->page, len);
-    buf_append(&d->page, p, len);
+    buf_put_lenval(&d->page, p, len);
     if (!buf_ok(&d->page)) return false;
     d->n++;
     return true;

@@ -402,6 +402,33 @@ static void test_bytes_eq_matches_memcmp(void)
     }
 }
 
+/* Every length up to past the 16-byte path: exactly the n bytes land, and
+ * the bytes around them stay; buf_put_lenval puts the length first. */
+static void test_bytes_copy_and_lenval(void)
+{
+    uint8_t src[48], dst[64];
+    for (size_t k = 0; k < sizeof src; k++) src[k] = (uint8_t)(k * 13 + 5);
+    for (size_t n = 0; n <= 40; n++) {
+        memset(dst, 0xEE, sizeof dst);
+        bytes_copy(dst + 3, src + 1, n);
+        if (memcmp(dst + 3, src + 1, n) != 0) FAILF("bytes_copy n=%zu: wrong bytes", n);
+        for (size_t k = 0; k < sizeof dst; k++)
+            if ((k < 3 || k >= 3 + n) && dst[k] != 0xEE) FAILF("bytes_copy n=%zu: byte %zu touched", n, k);
+    }
+    buf b = {0};
+    buf_putc(&b, 'x');
+    for (uint32_t n = 0; n <= 40; n++) buf_put_lenval(&b, src, n);
+    size_t at = 1;
+    bool ok = CHECK(buf_ok(&b)) && CHECK_EQ_INT(b.data[0], 'x');
+    for (uint32_t n = 0; n <= 40 && ok; n++) {
+        ok = CHECK_EQ_INT(b.data[at] | b.data[at + 1] << 8 | b.data[at + 2] << 16 | (uint32_t)b.data[at + 3] << 24, n) &&
+             CHECK_MEM(b.data + at + 4, n, src, n);
+        at += 4 + n;
+    }
+    CHECK_EQ_U64(b.len, at);
+    buf_free(&b);
+}
+
 static void test_bytes_prefix_orders_like_memcmp(void)
 {
     const char *v[] = {"", "a", "a\x01", "ab", "abcdefgh", "abcdefgi", "abcdefghZ", "b", "\xff", "zzzzzzzzzzzz"};
@@ -685,6 +712,7 @@ void register_common_tests(void)
 {
     TEST_ADD(test_buf_grow_upto);
     TEST_ADD(test_bytes_eq_matches_memcmp);
+    TEST_ADD(test_bytes_copy_and_lenval);
     TEST_ADD(test_mem_huge_heap);
     TEST_ADD(test_bytes_prefix_orders_like_memcmp);
     TEST_ADD(test_date_valid);
