@@ -190,10 +190,7 @@ int page_encode_chunk(const page_input *in, const page_opts *o, codec_ctx *cx, p
             for (uint32_t v = v0; v < v1; v++) rle_put(&r, in->ids[v]);
             rle_flush(&r);
         } else {
-            for (uint32_t v = v0; v < v1; v++) {
-                buf_put_u32le(&s->body, in->vals[v].len);
-                buf_append(&s->body, in->vals[v].p, in->vals[v].len);
-            }
+            for (uint32_t v = v0; v < v1; v++) buf_put_lenval(&s->body, in->vals[v].p, in->vals[v].len);
         }
         TRY(emit_page(dst, out, cx, s, PQ_PAGE_DATA, r1 - r0,
                       in->d ? PQ_ENC_RLE_DICTIONARY : PQ_ENC_PLAIN, e));
