@@ -35,14 +35,19 @@ const r2 = (x, d = 2) => (x === null || x === undefined || !Number.isFinite(x) ?
 const ratio = (a, b) => (a === null || b === null || !b ? null : a / b);
 
 // The machine's own 2-vs-1 ceiling (run.sh, "machine"): per repeat, the
-// pair's combined rate over the fastest lone run's (a lone run that met a
-// busy host would make the ceiling look higher than it is).
+// pair's combined rate while both ran, over the fastest lone run's rate (a
+// lone run that met a busy host would make the ceiling look higher than it
+// is). When one of the pair ends first, the other finishes alone at the
+// lone rate: only the part it did before that counts as done while paired.
 const cpuAlone = rows.filter((r) => r.tool === 'cpu-alone');
 const fastest = Math.min(...cpuAlone.map((r) => r.seconds));
 const machine = cpuAlone.length ? (() => {
   const per = cpuAlone.map((a) => {
     const pair = rows.filter((r) => r.tool === 'cpu-pair' && r.rep === a.rep).map((r) => r.seconds);
-    return pair.length === 2 && pair.every((x) => x > 0) ? { pair, ceiling: fastest * (1 / pair[0] + 1 / pair[1]) } : null;
+    if (pair.length !== 2 || !pair.every((x) => x > 0)) return null;
+    const [first, last] = [Math.min(...pair), Math.max(...pair)];
+    const pairedShare = 1 - Math.min(1, (last - first) / fastest);
+    return { pair, ceiling: (1 + pairedShare) * fastest / first };
   }).filter(Boolean);
   return per.length ? {
     runs: per.length, alone_s: fastest, pairs: per.map((p) => p.pair),
