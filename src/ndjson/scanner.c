@@ -71,13 +71,13 @@ static scan_result scan_string_slow(cursor *c, bool decode, const uint8_t **out,
         if (ch >= 0x80) {
             /* Text with UTF-8 would stop unescape_run at every block. */
             blocks = false;
-            int k = utf8_seq_len(c->p, c->end);
-            if (!k) CORRUPT(c, "invalid UTF-8");
+            const uint8_t *q = utf8_run(c->p, c->end);
+            if (q == c->p) CORRUPT(c, "invalid UTF-8");
             if (d) {
-                memcpy(d, c->p, (size_t)k);
-                d += k;
+                memcpy(d, c->p, (size_t)(q - c->p));
+                d += q - c->p;
             }
-            c->p += k;
+            c->p = q;
             continue;
         }
         if (ch < 0x20) CORRUPT(c, "control character in string");

@@ -39,14 +39,41 @@ int utf8_seq_len(const uint8_t *p, const uint8_t *end)
     return complete ? n : 0;
 }
 
+const uint8_t *utf8_run(const uint8_t *p, const uint8_t *end)
+{
+    while (p < end && *p >= 0x80) {
+        /* Most non-Latin text, with one 4-byte load (little-endian): a
+         * 2- or 3-byte sequence whose continuation bytes may be any of
+         * 80..BF, that is any lead but E0 and ED, which narrow the second
+         * byte (4-byte leads narrow it too: the slow path). */
+        if (end - p >= 4) {
+            uint32_t v;
+            memcpy(&v, p, 4);
+            uint8_t c = (uint8_t)v;
+            if ((v & 0xC0C0F0u) == 0x8080E0u && c != 0xE0 && c != 0xED) {
+                p += 3;
+                continue;
+            }
+            if ((v & 0xC0E0u) == 0x80C0u && c >= 0xC2) {
+                p += 2;
+                continue;
+            }
+        }
+        int k = utf8_seq_len(p, end);
+        if (!k) break;
+        p += (size_t)k;
+    }
+    return p;
+}
+
 bool utf8_valid(const uint8_t *p, size_t n)
 {
     const uint8_t *end = p + n;
     while (p < end) {
         if (*p < 0x80) { p++; continue; }
-        int k = utf8_seq_len(p, end);
-        if (!k) return false;
-        p += k;
+        const uint8_t *q = utf8_run(p, end);
+        if (q == p) return false;
+        p = q;
     }
     return true;
 }

@@ -11,6 +11,10 @@
 /* Length (2..4) of the valid multi-byte sequence at p, or 0 if invalid.
  * p[0] must be >= 0x80. */
 int utf8_seq_len(const uint8_t *p, const uint8_t *end);
+/* The end of the valid multi-byte sequences that start at p: at the first
+ * ASCII byte, the first invalid sequence, or end. p itself if p[0] starts
+ * no valid sequence (or is ASCII). One call per run of non-ASCII text. */
+const uint8_t *utf8_run(const uint8_t *p, const uint8_t *end);
 bool utf8_valid(const uint8_t *p, size_t n);
 /* Size of p[0..n) with each invalid sequence replaced by U+FFFD. */
 size_t utf8_sanitized_len(const uint8_t *p, size_t n);

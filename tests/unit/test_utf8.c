@@ -88,6 +88,34 @@ static size_t whatwg_decode(const uint8_t *p, size_t n, uint8_t *out, int *error
     return o;
 }
 
+/* Where a run of multi-byte text ends: at ASCII, at the first invalid
+ * sequence (each kind that only the slow path knows: overlong E0, a
+ * surrogate, F0/F4 bounds), or at a sequence cut by the end. */
+static size_t run_len(const char *s, size_t n)
+{
+    const uint8_t *p = (const uint8_t *)s;
+    return (size_t)(utf8_run(p, p + n) - p);
+}
+
+static void test_utf8_run_ends(void)
+{
+#define RUN(lit) run_len(lit, sizeof(lit) - 1)
+    CHECK_EQ_INT(RUN("\xE4\xB8\xAD\xE6\x96\x87" "A\xE4\xB8\xAD"), 6);
+    CHECK_EQ_INT(RUN("\xC3\xA9\xE4\xB8\xAD\xC3\xA9"), 7);
+    CHECK_EQ_INT(RUN("\xE4\xB8\xAD\xED\xA0\x80\xE4\xB8\xAD"), 3);    /* surrogate */
+    CHECK_EQ_INT(RUN("\xE4\xB8\xAD\xED\x9F\xBF\xE4\xB8\xAD"), 9);    /* U+D7FF */
+    CHECK_EQ_INT(RUN("\xE4\xB8\xAD\xE0\x9F\xBF\xE4\xB8\xAD"), 3);    /* overlong */
+    CHECK_EQ_INT(RUN("\xE4\xB8\xAD\xE0\xA0\x80\xE4\xB8\xAD"), 9);    /* U+0800 */
+    CHECK_EQ_INT(RUN("\xE4\xB8\xAD\xC1\xBF\xE4\xB8\xAD"), 3);        /* overlong */
+    CHECK_EQ_INT(RUN("\xF0\x9F\x98\x80\xE4\xB8\xAD\xF4\x90\x80\x80"), 7); /* U+110000 */
+    CHECK_EQ_INT(RUN("\xE4\xB8\xAD\xE4\xB8" "A\x80\x80"), 3);        /* cut by ASCII */
+    CHECK_EQ_INT(RUN("\xE4\xB8\xAD\xE4\xB8"), 3);                      /* cut by the end */
+    CHECK_EQ_INT(RUN("\xE4\xB8\xAD\xE4\xB8\xAD"), 6);                  /* last one under 4 bytes from the end */
+    CHECK_EQ_INT(RUN("\x80\xE4\xB8\xAD"), 0);
+    CHECK_EQ_INT(RUN("A"), 0);
+#undef RUN
+}
+
 static void test_utf8_valid_sequences(void)
 {
     CHECK(utf8_valid(B("")));
@@ -256,6 +284,7 @@ static void test_utf8_encode(void)
 
 void register_utf8_tests(void)
 {
+    TEST_ADD(test_utf8_run_ends);
     TEST_ADD(test_utf8_valid_sequences);
     TEST_ADD(test_utf8_invalid_sequences);
     TEST_ADD(test_utf8_seq_len);
