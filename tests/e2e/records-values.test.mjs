@@ -4,8 +4,8 @@ import assert from 'node:assert/strict'
 import path from 'node:path'
 
 import {
-  assertAllReadersEqual, checkFooter, convertExpect, expectTable, fileUri, joinLines, listParquet, readMetadata,
-  runOk, tmpdir, writeInput,
+  assertAllReadersEqual, checkFooter, convertExpect, convertFile, expectTable, fileUri, joinLines, listParquet,
+  readMetadata, reportMentionsLine, runOk, tmpdir, writeInput,
 } from './helpers.mjs'
 
 test('records: each line must be one strict JSON object; whitespace around it is allowed', async t => {
@@ -60,6 +60,35 @@ test('values: a JSON string becomes its decoded text, escapes resolved', async t
     { s: 'nul\u0000byte', e: '' },
     { s: 'Ab\u007f\u0001' },
   ])
+})
+
+test('values: runs of non-Latin text (2-, 3- and 4-byte UTF-8) are kept whole, with and without escapes; a bad sequence inside one makes the line corrupt', async t => {
+  const run = 'Привет мир, 中文字符串テキスト, Ελληνικά, עברית, 😀🎉 ' + '漢字'.repeat(40)
+  const records = [
+    { s: run },
+    { s: `${run}\n"${run}"\t${run}` },
+    { s: `a${run}` + '\u00e9\u4e2d', k: `${run}` },
+    { s: '\ud7ff\ue000\uffff' + '퟿' + '中' },
+  ]
+  const lines = records.map(r => JSON.stringify(r))
+  const bad = Buffer.concat([Buffer.from('{"s":"' + run), Buffer.from([0xED, 0xA0, 0x80]), Buffer.from('中"}')])
+  const content = Buffer.concat([Buffer.from(joinLines(lines)), bad, Buffer.from('\n')])
+  const dir = tmpdir(t)
+  const input = writeInput(dir, 'in.ndjson', content)
+  const { out, report } = await convertFile(dir, ['in.ndjson'])
+  assert.equal(report.records, 5)
+  assert.equal(report.corrupt_records, 1)
+  assert.ok(reportMentionsLine(report, 'in.ndjson', 5), 'the corrupt line is reported as line 5')
+  const table = await assertAllReadersEqual(out, null)
+  const col = name => table.columns.indexOf(name)
+  for (const [i, r] of records.entries()) {
+    assert.equal(table.rows[i][col('s')], r.s, `row ${i}: s`)
+    if (r.k) assert.equal(table.rows[i][col('k')], r.k, `row ${i}: k`)
+    assert.equal(table.rows[i][col('_corrupt_record')], null)
+  }
+  assert.equal(table.rows[4][col('s')], null)
+  assert.equal(table.rows[4][col('_corrupt_record')], bad.toString('utf8'), 'kept, the bad sequence as U+FFFD')
+  assert.equal(table.rows[4][col('_source_file')], fileUri(input))
 })
 
 test('values: an unpaired surrogate escape becomes U+FFFD, and the line is not corrupt', async t => {
