@@ -371,9 +371,9 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* Input bytes per row group; parts split between row groups, so a row group
- * never exceeds the part target. With threads, what the last round shares
- * is planned as one tail, which the workers cut as they free up. */
+/* Input bytes per row group, no row group crossing the end of a part's
+ * input range. With threads, what the last round shares is planned as one
+ * tail, which the workers cut as they free up. */
 static int plan(job *j, err_t *e)
 {
     uint64_t t = j->o->row_group_bytes, total = 0;
