@@ -55,8 +55,9 @@ static inline void buf_puts(buf *b, const char *s) { buf_append(b, s, strlen(s))
 
 static inline void buf_put_u32le(buf *b, uint32_t v)
 {
-    uint8_t t[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
-    buf_append(b, t, 4);
+    if (!buf_reserve(b, 4)) return;
+    bytes_put_u32le(b->data + b->len, v);
+    b->len += 4;
 }
 
 /* A PLAIN BYTE_ARRAY value: its length (u32 LE), then its bytes, with one
@@ -66,10 +67,7 @@ static inline void buf_put_lenval(buf *b, const uint8_t *p, uint32_t len)
 {
     if (!buf_reserve(b, 4 + (size_t)len)) return;
     uint8_t *d = b->data + b->len;
-    d[0] = (uint8_t)len;
-    d[1] = (uint8_t)(len >> 8);
-    d[2] = (uint8_t)(len >> 16);
-    d[3] = (uint8_t)(len >> 24);
+    bytes_put_u32le(d, len);
     bytes_copy(d + 4, p, len);
     b->len += 4 + (size_t)len;
 }

@@ -35,6 +35,15 @@ static inline bool bytes_eq(const uint8_t *a, const uint8_t *b, size_t n)
     return true;
 }
 
+/* v as 4 little-endian bytes at d (PLAIN lengths, level prefixes). */
+static inline void bytes_put_u32le(uint8_t *d, uint32_t v)
+{
+    d[0] = (uint8_t)v;
+    d[1] = (uint8_t)(v >> 8);
+    d[2] = (uint8_t)(v >> 16);
+    d[3] = (uint8_t)(v >> 24);
+}
+
 /* memcpy for short values: up to 16 bytes with two overlapping moves,
  * where the libc call costs more than the copy. */
 static inline void bytes_copy(uint8_t *d, const uint8_t *s, size_t n)

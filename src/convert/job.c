@@ -312,8 +312,8 @@ static uint64_t tail_piece(const job *j, uint32_t me)
     if (share > j->tail_max) share = j->tail_max;
     /* A piece ends at its part's range at the latest, leaving no crumb
      * for a row group of its own. */
-    uint64_t until = j->tail.bytes;
-    if (j->range && j->range - j->tail.at % j->range < until) until = j->range - j->tail.at % j->range;
+    uint64_t until = reader_range_room(j->tail.at, j->range);
+    if (j->tail.bytes < until) until = j->tail.bytes;
     if (share > until || (until <= j->tail_max && until < share + JOB_MIN_SPLIT)) share = until;
     return share;
 }

@@ -61,7 +61,8 @@ int reader_plan(const uint64_t *sizes, uint32_t nfiles, reader_sizes z, uint64_t
                     s = nsp;
                 }
                 room = ns < z.full ? z.target : z.last;
-                if (range && range - at % range < room) room = range - at % range;
+                uint64_t to_range = reader_range_room(at, range);
+                if (to_range < room) room = to_range;
                 memset(&s[ns], 0, sizeof *s);
                 s[ns++].at = at;
             }

@@ -39,6 +39,13 @@ typedef struct {
  * is larger than target, whatever the batch size, so memory is the same
  * for 200 MB as for 2 GB; and no thread idles while another ends alone. */
 reader_sizes reader_split_sizes(uint64_t total, uint64_t target, uint32_t threads, uint64_t min_split);
+/* Bytes from batch offset at to the end of its range (multiples of range
+ * end one); UINT64_MAX when range is 0 (no ranges). */
+static inline uint64_t reader_range_room(uint64_t at, uint64_t range)
+{
+    return range ? range - at % range : UINT64_MAX;
+}
+
 /* Plans splits of those sizes over files of the given sizes. No split
  * crosses a multiple of range (0: no limit), so each range of the batch
  * can go to a part file of its own. */

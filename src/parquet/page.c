@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "common/bytes.h"
 #include "parquet/rle.h"
 #include "parquet/thrift.h"
 
@@ -115,11 +116,7 @@ void page_put_levels(buf *body, buf *scratch, const uint32_t *rows, uint32_t n, 
     if (r1 > next) rle_put_run(&r, 0, r1 - next);
     rle_flush(&r);
 done:
-    if (buf_ok(body)) {
-        uint32_t len = (uint32_t)(body->len - at - 4);
-        uint8_t t[4] = {(uint8_t)len, (uint8_t)(len >> 8), (uint8_t)(len >> 16), (uint8_t)(len >> 24)};
-        memcpy(body->data + at, t, 4);
-    }
+    if (buf_ok(body)) bytes_put_u32le(body->data + at, (uint32_t)(body->len - at - 4));
 }
 
 /* Value i of the chunk's distinct (dictionary) or plain values. */
