@@ -61,5 +61,6 @@ void register_page_tests(void);
 void register_reader_tests(void);
 void register_events_tests(void);
 void register_prefetch_tests(void);
+void register_store_tests(void);
 
 #endif
