@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/fs.h"
+#include "common/proc.h"
 #include "parquet/thrift.h"
 
 #ifndef NDPQ_VERSION
@@ -40,7 +41,7 @@ int writer_open(writer *w, const char *final_path, codec_id codec, size_t io_rin
     size_t n = strlen(final_path) + 64;
     w->tmp_path = malloc(n);
     if (w->tmp_path)
-        snprintf(w->tmp_path, n, "%s/.%s.tmp-%d", dirname(d1), basename(d2), (int)getpid());
+        snprintf(w->tmp_path, n, "%s/.%s.tmp-%d", dirname(d1), basename(d2), proc_pid());
     free(d1);
     free(d2);
     RETURN_ERROR_IF(!w->tmp_path, e, ERR_NOMEM, "out of memory");

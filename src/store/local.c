@@ -17,6 +17,7 @@
 #include "common/clock.h"
 #include "common/fs.h"
 #include "common/hash.h"
+#include "common/proc.h"
 #include "common/uri.h"
 #include "store/store.h"
 
@@ -239,7 +240,7 @@ static int l_stat(store *s, const char *bucket, const char *key, store_stat *out
 static int temp_write(const char *path, const void *data, size_t n, char *tmp, size_t tmpsz, err_t *e)
 {
     const char *slash = strrchr(path, '/');
-    snprintf(tmp, tmpsz, "%.*s/.%s.tmp-%d", (int)(slash - path), path, slash + 1, (int)getpid());
+    snprintf(tmp, tmpsz, "%.*s/.%s.tmp-%d", (int)(slash - path), path, slash + 1, proc_pid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return err_sys(e, ERR_IO, "cannot create %s", tmp);
     if (fs_write_all(fd, data, n) != 0) {
