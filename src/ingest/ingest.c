@@ -364,9 +364,11 @@ int ingest_read(ingest *g, int fd, const char *path, err_t *e)
 /* Logs the batches claimed by a transaction that committed. */
 static void log_batches(const track_batch *bs, uint32_t n)
 {
+    log_hold();
     for (uint32_t i = 0; i < n; i++)
         log_info("batch %s: %u file(s) for %s (%s)", bs[i].batch_id, bs[i].file_count, bs[i].date,
                  bs[i].close_reason);
+    log_release();
 }
 
 int ingest_apply_rules(ingest *g, const char *date, bool manual, err_t *e)
@@ -612,6 +614,7 @@ static void chunk_mark(ingest *g, mchunk *c)
     }
     if (trc == 0) trc = g->tr->ops->commit(g->tr, &te);
     if (trc != 0) g->tr->ops->rollback(g->tr);
+    log_hold();
     for (uint32_t i = 0; i < c->n; i++) {
         if (c->items[i].rc != 0) {
             manifest_error(g, c->bs[i].batch_id, c->items[i].err.msg);
@@ -622,6 +625,7 @@ static void chunk_mark(ingest *g, mchunk *c)
             log_info("manifest %s (%u files)", (char *)c->muri[i].data, c->nfiles[i]);
         }
     }
+    log_release();
     free(mine);
 }
 

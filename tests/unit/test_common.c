@@ -1,4 +1,4 @@
-/* common/: date, uri, jsonw, buf, mem, arena, dio. */
+/* common/: date, uri, jsonw, buf, mem, arena, dio, log, proc. */
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -6,7 +6,11 @@
 #include <string.h>
 #include <signal.h>
 #include <strings.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/arena.h"
@@ -17,6 +21,8 @@
 #include "common/date.h"
 #include "common/err.h"
 #include "common/jsonw.h"
+#include "common/log.h"
+#include "common/proc.h"
 #include "common/uri.h"
 #include "test.h"
 
@@ -708,6 +714,88 @@ static void test_buf_grow_upto(void)
     buf_free(&b);
 }
 
+/* Reads the writes waiting on a datagram socket (one message per write),
+ * appending them to out; the count of writes, or -1 when one was over
+ * PIPE_BUF or did not end a line. */
+static int drain_writes(int fd, char *out, size_t cap, size_t *n)
+{
+    int writes = 0;
+    for (ssize_t r; *n < cap && (r = read(fd, out + *n, cap - *n)) > 0; writes++) {
+        if ((size_t)r > PIPE_BUF || out[*n + (size_t)r - 1] != '\n') return -1;
+        *n += (size_t)r;
+    }
+    return writes;
+}
+
+/* log_hold keeps this thread's lines until log_release, and then writes
+ * whole lines, each write at most PIPE_BUF (no interleaving with other
+ * processes on a pipe); the level still filters; holds nest. */
+static void test_log_hold_writes_whole_lines(void)
+{
+    int sv[2];
+    if (!CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv) == 0)) return;
+    fcntl(sv[0], F_SETFL, O_NONBLOCK);
+    int big = 1 << 20;
+    setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    dup2(sv[1], STDERR_FILENO);
+    log_level was = log_get_level();
+    log_set_level(LOG_INFO);
+    static char got[1 << 16];
+    size_t n = 0;
+    log_hold();
+    log_hold();
+    log_debug("not shown");
+    for (int i = 0; i < 100; i++) log_info("line %03d %0100d", i, 0);
+    log_release();
+    /* Still held by the outer hold: what went out is only what the buffer
+     * could not keep (100 lines of about 140 bytes), a few whole lines at
+     * a time. */
+    int during = drain_writes(sv[0], got, sizeof got - 1, &n);
+    log_release();
+    int after = drain_writes(sv[0], got, sizeof got - 1, &n);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    close(sv[0]);
+    close(sv[1]);
+    log_set_level(was);
+    CHECK(during >= 2 && during <= 5);
+    CHECK_EQ_INT(after, 1);
+    got[n] = '\0';
+    /* Every line, in order, once. */
+    int lines = 0;
+    for (char *l = got, *nl; (nl = strchr(l, '\n')); l = nl + 1, lines++) {
+        char want[16];
+        snprintf(want, sizeof want, "line %03d ", lines);
+        if (!CHECK(strstr(l, want) != NULL && strstr(l, want) < nl)) break;
+        CHECK(strstr(l, " INFO  [") != NULL);
+    }
+    CHECK_EQ_INT(lines, 100);
+    CHECK(strstr(got, "not shown") == NULL);
+}
+
+/* proc_pid answers getpid(), in a forked child too. */
+static void test_proc_pid_after_fork(void)
+{
+    CHECK_EQ_INT(proc_pid(), getpid());
+    int p[2];
+    if (!CHECK(pipe(p) == 0)) return;
+    pid_t c = fork();
+    if (c == 0) {
+        int ok = proc_pid() == getpid() && proc_pid() != getppid();
+        ssize_t w = write(p[1], ok ? "y" : "n", 1);
+        _exit(w == 1 ? 0 : 1);
+    }
+    char a = 0;
+    CHECK(read(p[0], &a, 1) == 1 && a == 'y');
+    int st = 0;
+    waitpid(c, &st, 0);
+    close(p[0]);
+    close(p[1]);
+    CHECK_EQ_INT(proc_pid(), getpid());
+}
+
 void register_common_tests(void)
 {
     TEST_ADD(test_buf_grow_upto);
@@ -730,4 +818,6 @@ void register_common_tests(void)
     TEST_ADD(test_arena_stable_and_rollback);
     TEST_ADD(test_dio_writes_exact_bytes);
     TEST_ADD(test_dio_padding_past_a_file_limit_falls_back);
+    TEST_ADD(test_log_hold_writes_whole_lines);
+    TEST_ADD(test_proc_pid_after_fork);
 }
