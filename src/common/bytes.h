@@ -44,6 +44,12 @@ static inline void bytes_put_u32le(uint8_t *d, uint32_t v)
     d[3] = (uint8_t)(v >> 24);
 }
 
+/* v as 8 little-endian bytes at d (bit-packed groups). */
+static inline void bytes_put_u64le(uint8_t *d, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) d[i] = (uint8_t)(v >> (8 * i));
+}
+
 /* memcpy for short values: up to 16 bytes with two overlapping moves,
  * where the libc call costs more than the copy. */
 static inline void bytes_copy(uint8_t *d, const uint8_t *s, size_t n)
