@@ -1,6 +1,8 @@
 /* store/local: stat answers from folders it keeps open, and keys from many
  * folders at once (an ingest's hour folders, round robin) keep every folder
  * open, also folders whose names hash to the same slot. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,8 +68,14 @@ static void test_store_stat_keeps_folders(void)
         if (s->ops->stat(s, "input", key, &st, &se) == 0 && st.size == h + 1) kept++;
     }
     /* On a machine stalled for the whole TTL every folder is looked up
-     * again, which is right too: only a quick pass can tell. */
-    if (clock_mono_s() - t0 < 0.5) CHECK_EQ_INT(kept, NFOLDERS);
+     * again, which is right too: only a quick pass can tell. Without
+     * openat2 (old kernels, valgrind) no folder is kept: every stat goes
+     * by path. */
+    int probe = fs_open_beneath(AT_FDCWD, ".", O_PATH | O_DIRECTORY);
+    bool beneath = probe >= 0 || errno != ENOSYS;
+    if (probe >= 0) close(probe);
+    if (!beneath) CHECK_EQ_INT(kept, 0);
+    else if (clock_mono_s() - t0 < 0.5) CHECK_EQ_INT(kept, NFOLDERS);
     s->ops->close(s);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
