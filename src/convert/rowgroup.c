@@ -145,13 +145,21 @@ static int put_group(rowgroup *g, uint32_t col, const rg_val *v, uint32_t n, err
         for (uint32_t i = 0; i < n; i++) column_prepare(c, v[i].p, v[i].len, &g->hashes[i]);
         h = g->hashes;
     }
-    for (uint32_t i = 0; i < n; i++) {
-        int r = stable ? column_put_stable(c, &g->opts, v[i].row, v[i].p, v[i].len)
-                       : column_put(c, &g->opts, v[i].row, v[i].p, v[i].len, h ? &h[i] : NULL);
-        RETURN_ERROR_IF(r < 0, e, ERR_NOMEM, "out of memory");
+    for (uint32_t i = 0; i < n;) {
+        bool full;
+        int64_t k;
+        if (stable) {
+            int r = column_put_stable(c, &g->opts, v[i].row, v[i].p, v[i].len);
+            k = r < 0 ? -1 : 1;
+            full = r == 1;
+        } else {
+            k = column_put_many(c, &g->opts, v + i, n - i, h ? h + i : NULL, &full);
+        }
+        RETURN_ERROR_IF(k < 0, e, ERR_NOMEM, "out of memory");
+        i += (uint32_t)k;
         /* A full page closes after its row, as it would row by row. */
-        if (r == 1 && (i + 1 == n || v[i + 1].row != v[i].row))
-            TRY(column_flush(c, &g->opts, v[i].row + 1, g->cx, &g->ps, e));
+        if (full && (i == n || v[i].row != v[i - 1].row))
+            TRY(column_flush(c, &g->opts, v[i - 1].row + 1, g->cx, &g->ps, e));
     }
     return 0;
 }

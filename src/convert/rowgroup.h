@@ -30,11 +30,7 @@ typedef struct {
 enum { RG_USED = 1, RG_STABLE = 2 };
 
 /* A queued value: its bytes stay the caller's until the queue drains. */
-typedef struct {
-    const uint8_t *p;
-    uint32_t len;
-    uint32_t row;
-} rg_val;
+typedef column_val rg_val;
 
 typedef struct {
     column *cols;      /* indexed by schema column id */

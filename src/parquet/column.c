@@ -137,6 +137,77 @@ int column_put(column *c, const column_opts *o, uint32_t row, const uint8_t *p, 
            (c->use_dict && (c->n >= COLUMN_DICT_PAGE_VALUES || dict_plain_size(&c->d) > o->dict_limit));
 }
 
+/* Room for k more values in rows (and ids while there is a dictionary). */
+static int reserve_values(column *c, uint32_t k)
+{
+    while (c->cap - c->n < k)
+        if (grow_u32(&c->rows, &c->cap, 256) != 0) return -1;
+    while (c->use_dict && c->idcap - c->n < k)
+        if (grow_u32(&c->ids, &c->idcap, 256) != 0) return -1;
+    return 0;
+}
+
+int64_t column_put_many(column *c, const column_opts *o, const column_val *v, uint32_t n, const uint64_t *h,
+                        bool *full)
+{
+    *full = false;
+    if (n == 0) return 0;
+    /* As many values as can go in before a page limit or the dictionary's
+     * sample point could stop them; the value at either goes in alone. */
+    uint32_t lim = o->page_rows, k = n;
+    if (c->use_dict) {
+        if (lim > COLUMN_DICT_PAGE_VALUES) lim = COLUMN_DICT_PAGE_VALUES;
+        if (!c->decided && c->n < COLUMN_SAMPLE && k > COLUMN_SAMPLE - c->n) k = COLUMN_SAMPLE - c->n;
+    }
+    if (c->n >= lim || (c->use_dict && !h)) {
+        int r = column_put(c, o, v[0].row, v[0].p, v[0].len, h);
+        if (r < 0) return -1;
+        *full = r == 1;
+        return 1;
+    }
+    if (k > lim - c->n) k = lim - c->n;
+    if (reserve_values(c, k) != 0) return -1;
+    c->used = true;
+    uint32_t cn = c->n, i = 0, *rows = c->rows;
+    size_t bytes = c->page_value_bytes;
+    bool fill = false;
+    if (c->use_dict) {
+        uint32_t *ids = c->ids;
+        dict *d = &c->d;
+        while (i < k && !fill) {
+            const column_val *x = &v[i];
+            uint32_t before = d->n;
+            int64_t id = dict_insert(d, x->p, x->len, h[i]);
+            if (id < 0) break;
+            if (d->n != before) track_minmax(c, x->p, x->len);
+            rows[cn] = x->row;
+            ids[cn++] = (uint32_t)id;
+            bytes += 4u + x->len;
+            i++;
+            fill = bytes >= o->page_bytes || cn >= lim || dict_plain_size(d) > o->dict_limit;
+        }
+    } else {
+        while (i < k && !fill) {
+            const column_val *x = &v[i];
+            put_plain(c, o->page_bytes, x->p, x->len);
+            track_minmax(c, x->p, x->len);
+            rows[cn++] = x->row;
+            bytes += 4u + x->len;
+            i++;
+            fill = bytes >= o->page_bytes || cn >= lim;
+        }
+    }
+    c->n = cn;
+    c->values += i;
+    c->page_value_bytes = bytes;
+    if (i < k && !fill) return -1; /* the dictionary ran out of memory */
+    if (c->use_dict && !c->decided && c->n == COLUMN_SAMPLE && c->d.n > COLUMN_SAMPLE - COLUMN_SAMPLE / 32)
+        go_plain(c, o->page_bytes);
+    *full = c->page_value_bytes >= o->page_bytes || c->n >= o->page_rows ||
+            (c->use_dict && (c->n >= COLUMN_DICT_PAGE_VALUES || dict_plain_size(&c->d) > o->dict_limit));
+    return i;
+}
+
 int column_put_stable(column *c, const column_opts *o, uint32_t row, const uint8_t *p, uint32_t len)
 {
     if (!c->use_dict || p != c->stable_p || len != c->stable_len || c->n == c->cap || c->n == c->idcap) {

@@ -151,6 +151,7 @@ int main(int argc, char **argv)
     register_events_tests();
     register_prefetch_tests();
     register_store_tests();
+    register_column_tests();
 
     int passed = 0, failed = 0;
     for (int i = 0; i < ntests; i++) {

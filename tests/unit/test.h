@@ -62,5 +62,6 @@ void register_reader_tests(void);
 void register_events_tests(void);
 void register_prefetch_tests(void);
 void register_store_tests(void);
+void register_column_tests(void);
 
 #endif
