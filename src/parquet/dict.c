@@ -51,13 +51,6 @@ static int rehash(dict *d, uint32_t nslots)
     return 0;
 }
 
-/* The entry at off holds the len bytes at p. */
-static inline bool same(const dict *d, uint64_t off, const uint8_t *p, uint32_t len)
-{
-    const uint8_t *e = d->page.data + off;
-    return dict_len_at(e) == len && bytes_eq(e + 4, p, len);
-}
-
 /* Appends the entry and its offset, id d->n; false on failure. */
 static bool add_entry(dict *d, const uint8_t *p, uint32_t len)
 {
@@ -70,26 +63,10 @@ static bool add_entry(dict *d, const uint8_t *p, uint32_t len)
     return true;
 }
 
-int64_t dict_insert(dict *d, const uint8_t *p, uint32_t len, uint64_t hash)
+int dict_first_table(dict *d) { return rehash(d, 64); }
+
+int64_t dict_add(dict *d, uint32_t i, const uint8_t *p, uint32_t len, uint32_t h, uint32_t hl, uint64_t tag)
 {
-    uint32_t h = (uint32_t)hash;
-    if (d->n > 0 && d->last_hash == h && same(d, d->offs[d->last_id], p, len)) return d->last_id;
-    /* Small first: most dictionaries hold a few values, and many columns'
-     * tables must share the cache. */
-    if (!d->slots && rehash(d, 64) != 0) return -1;
-    uint64_t tag = len <= 8 ? bytes_head(p, len) : 0;
-    uint32_t hl = (h << 8) | (len <= 8 ? len : 0xFFu);
-    uint32_t i = dict_home(h, d->mask);
-    for (;;) {
-        dict_slot *s = &d->slots[i];
-        if (!s->id1) break;
-        if (s->hl == hl && (len <= 8 ? s->tag == tag : same(d, s->tag, p, len))) {
-            d->last_id = s->id1 - 1;
-            d->last_hash = h;
-            return d->last_id;
-        }
-        i = (i + 1) & d->mask;
-    }
     uint32_t id = d->n;
     if (len > 8) tag = d->page.len;
     if (!add_entry(d, p, len)) return -1;
