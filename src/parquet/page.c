@@ -91,11 +91,11 @@ void page_put_levels(buf *body, buf *scratch, const uint32_t *rows, uint32_t n, 
      * the levels out and encode them in one pass, not run by run. */
     if ((uint64_t)(nrows - n) * 16 > nrows) {
         buf_reset(scratch);
-        if (buf_reserve(scratch, (size_t)nrows * sizeof(uint32_t))) {
-            uint32_t *lv = (uint32_t *)(void *)scratch->data;
-            memset(lv, 0, (size_t)nrows * sizeof *lv);
+        if (buf_reserve(scratch, nrows)) {
+            uint8_t *lv = scratch->data;
+            memset(lv, 0, nrows);
             for (uint32_t v = 0; v < n; v++) lv[rows[v] - r0] = 1;
-            rle_encode_values(body, 1, lv, nrows);
+            rle_encode_bits(body, lv, nrows);
         } else {
             body->oom = true;
         }

@@ -2,6 +2,8 @@
 
 #include "common/bytes.h"
 
+#include <string.h>
+
 /* The run logic follows the reference writers (parquet-cpp): a repeated run
  * always starts on a group boundary, so literal groups stay byte-aligned. */
 
@@ -186,4 +188,59 @@ void rle_encode_values(buf *out, int bw, const uint32_t *v, uint32_t n)
         }
     }
     emit_literal(out, bw, v + lit, pos - lit);
+}
+
+/* 8 levels of one byte each (0 or 1; zeros past n) as one byte, first
+ * level in the lowest bit: the multiply moves byte i's bit to bit 56 + i,
+ * and no two of its terms meet. */
+static inline uint8_t pack_bits8(const uint8_t *v, uint32_t n)
+{
+    uint64_t x = 0;
+    memcpy(&x, v, n < 8 ? n : 8);
+    return (uint8_t)((x * 0x0102040810204080ull) >> 56);
+}
+
+static void emit_literal_bits(buf *out, const uint8_t *v, uint32_t n)
+{
+    uint32_t groups = (n + 7) / 8;
+    if (!buf_reserve(out, groups + groups / 63 + 1)) return;
+    uint8_t *d = out->data + out->len;
+    while (groups > 0) {
+        uint32_t g = groups < 63 ? groups : 63;
+        *d++ = (uint8_t)((g << 1) | 1);
+        for (uint32_t i = 0; i < g; i++, v += 8, n = n > 8 ? n - 8 : 0) *d++ = pack_bits8(v, n);
+        groups -= g;
+    }
+    out->len = (size_t)(d - out->data);
+}
+
+/* End of the run of v[pos]'s value, 8 levels at a time where it can. */
+static inline uint32_t run_end(const uint8_t *v, uint32_t pos, uint32_t n)
+{
+    uint64_t same = v[pos] ? 0x0101010101010101ull : 0;
+    uint32_t j = pos + 1;
+    while (j + 8 <= n) {
+        uint64_t x;
+        memcpy(&x, v + j, 8);
+        if (x != same) return j + (uint32_t)__builtin_ctzll(x ^ same) / 8;
+        j += 8;
+    }
+    while (j < n && v[j] == v[pos]) j++;
+    return j;
+}
+
+void rle_encode_bits(buf *out, const uint8_t *v, uint32_t n)
+{
+    uint32_t lit = 0, pos = 0; /* as in rle_encode_values */
+    while (pos < n) {
+        uint32_t j = run_end(v, pos, n);
+        if (j - pos >= 8 || (j == n && (pos - lit) % (63 * 8) == 0)) {
+            emit_literal_bits(out, v + lit, pos - lit);
+            emit_repeat(out, 1, v[pos], j - pos);
+            pos = lit = j;
+        } else {
+            pos = n - pos > 8 ? pos + 8 : n;
+        }
+    }
+    emit_literal_bits(out, v + lit, pos - lit);
 }

@@ -27,6 +27,10 @@ void rle_flush(rle_enc *r);
 /* Encodes a whole array at once: the same bytes as rle_put for each value
  * then rle_flush, without the per-value state machine. */
 void rle_encode_values(buf *out, int bit_width, const uint32_t *v, uint32_t n);
+/* rle_encode_values at bit width 1 for levels held one byte each (0 or
+ * 1): the same bytes, from a quarter of the memory, with runs found and
+ * groups packed 8 values at a time. */
+void rle_encode_bits(buf *out, const uint8_t *v, uint32_t n);
 /* Bits needed for values 0..max_value (at least 1). */
 int rle_bit_width(uint32_t max_value);
 

@@ -350,6 +350,44 @@ static void test_rle_level_runs_large(void)
     free(v);
 }
 
+/* rle_encode_bits gives rle_encode_values' bytes at bit width 1, and the
+ * decoder reads the levels back: random runs of every length (a run found
+ * 8 levels at a time must end on the right level), literal stretches past
+ * 63 groups, and lengths that end mid-group. */
+static void test_rle_encode_bits_matches_values(void)
+{
+    test_rng r;
+    test_rng_seed(&r, 0xB175);
+    enum { MAXN = 5000 };
+    static uint32_t v32[MAXN];
+    static uint8_t v8[MAXN];
+    for (int round = 0; round < 400; round++) {
+        uint32_t n = round < 40 ? (uint32_t)round : 1 + test_rng_below(&r, MAXN);
+        uint32_t maxrun = 1 + test_rng_below(&r, round % 3 == 0 ? 4 : 40);
+        uint8_t x = (uint8_t)test_rng_below(&r, 2);
+        for (uint32_t i = 0; i < n;) {
+            uint32_t k = 1 + test_rng_below(&r, maxrun);
+            for (; k > 0 && i < n; k--, i++) {
+                v8[i] = x;
+                v32[i] = x;
+            }
+            x ^= 1;
+        }
+        buf a = {0}, b = {0};
+        rle_encode_values(&a, 1, v32, n);
+        rle_encode_bits(&b, v8, n);
+        if (!CHECK_MEM(b.data, b.len, a.data, a.len)) {
+            FAILF("round %d: %u levels, runs up to %u", round, n, maxrun);
+            buf_free(&a);
+            buf_free(&b);
+            break;
+        }
+        CHECK_RLE(b.data, b.len, 1, v32, n);
+        buf_free(&a);
+        buf_free(&b);
+    }
+}
+
 void register_rle_tests(void)
 {
     TEST_ADD(test_rle_bit_width);
@@ -364,4 +402,5 @@ void register_rle_tests(void)
     TEST_ADD(test_rle_uses_runs);
     TEST_ADD(test_rle_put_run_matches_put);
     TEST_ADD(test_rle_level_runs_large);
+    TEST_ADD(test_rle_encode_bits_matches_values);
 }
