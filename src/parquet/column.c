@@ -104,6 +104,22 @@ static void go_plain(column *c, size_t page_bytes)
  * cost next to nothing (wide: 4 KB less in all, from RLE runs). */
 #define COLUMN_DICT_PAGE_VALUES 4096
 
+/* Ids, timestamps, free text: when nearly every value so far is new, the
+ * dictionary cannot pay, so stop hashing and copying values now rather
+ * than at the end of the first page. */
+static inline void check_sample(column *c, const column_opts *o)
+{
+    if (c->use_dict && !c->decided && c->n == COLUMN_SAMPLE && c->d.n > COLUMN_SAMPLE - COLUMN_SAMPLE / 32)
+        go_plain(c, o->page_bytes);
+}
+
+/* The open page is full: by bytes, by values, or by the dictionary. */
+static inline bool page_full(const column *c, const column_opts *o)
+{
+    return c->page_value_bytes >= o->page_bytes || c->n >= o->page_rows ||
+           (c->use_dict && (c->n >= COLUMN_DICT_PAGE_VALUES || dict_plain_size(&c->d) > o->dict_limit));
+}
+
 int column_put(column *c, const column_opts *o, uint32_t row, const uint8_t *p, uint32_t len, const uint64_t *hash)
 {
     /* Doubled until a page fits: once per column, as the arrays are
@@ -128,13 +144,8 @@ int column_put(column *c, const column_opts *o, uint32_t row, const uint8_t *p, 
     c->n++;
     c->values++;
     c->page_value_bytes += 4u + len;
-    /* Ids, timestamps, free text: when nearly every value so far is new, the
-     * dictionary cannot pay, so stop hashing and copying values now rather
-     * than at the end of the first page. */
-    if (c->use_dict && !c->decided && c->n == COLUMN_SAMPLE && c->d.n > COLUMN_SAMPLE - COLUMN_SAMPLE / 32)
-        go_plain(c, o->page_bytes);
-    return c->page_value_bytes >= o->page_bytes || c->n >= o->page_rows ||
-           (c->use_dict && (c->n >= COLUMN_DICT_PAGE_VALUES || dict_plain_size(&c->d) > o->dict_limit));
+    check_sample(c, o);
+    return page_full(c, o);
 }
 
 /* Room for k more values in rows (and ids while there is a dictionary). */
@@ -201,10 +212,8 @@ int64_t column_put_many(column *c, const column_opts *o, const column_val *v, ui
     c->values += i;
     c->page_value_bytes = bytes;
     if (i < k && !fill) return -1; /* the dictionary ran out of memory */
-    if (c->use_dict && !c->decided && c->n == COLUMN_SAMPLE && c->d.n > COLUMN_SAMPLE - COLUMN_SAMPLE / 32)
-        go_plain(c, o->page_bytes);
-    *full = c->page_value_bytes >= o->page_bytes || c->n >= o->page_rows ||
-            (c->use_dict && (c->n >= COLUMN_DICT_PAGE_VALUES || dict_plain_size(&c->d) > o->dict_limit));
+    check_sample(c, o);
+    *full = page_full(c, o);
     return i;
 }
 
