@@ -2,7 +2,8 @@
  * chunk as column_put value by value (pages closed after the row that
  * filled them), through every mode: a dictionary that stays, one given up
  * at the sample point (nearly every value new), one that passes the
- * dictionary limit midway, and PLAIN pages filled by long values. */
+ * dictionary limit midway, PLAIN pages filled by long values, and pages
+ * closed by their value count (a dictionary kept, and PLAIN). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,8 +26,10 @@ static uint32_t make_value(int k, uint32_t i, test_rng *r, char *out)
 {
     switch (k) {
     case 0: /* few distinct: the dictionary stays */
+    case 4:
         return (uint32_t)sprintf(out, "kind-%u", test_rng_below(r, 12));
     case 1: /* all distinct: PLAIN from the sample point */
+    case 5:
         return (uint32_t)sprintf(out, "id-%08x-%u", (unsigned)test_rng_next(r), i);
     case 2: /* distinct enough to pass the dictionary limit midway */
         return (uint32_t)sprintf(out, "user-%u", i < 2000 ? test_rng_below(r, 40) : test_rng_below(r, 5000));
@@ -60,9 +63,10 @@ static void test_column_put_many_matches_put(void)
      * room for the sample point (1,024 values) in the first page. */
     const column_opts small = {.page_bytes = 8192, .page_rows = 20000, .dict_limit = 6000};
     const column_opts big = {.page_bytes = 1 << 20, .page_rows = 20000, .dict_limit = 1 << 20};
+    const column_opts rows = {.page_bytes = 1 << 20, .page_rows = 97, .dict_limit = 1 << 20};
     static char text[NVALS][1024];
     static column_val vals[NVALS];
-    for (int k = 0; k < 4; k++) {
+    for (int k = 0; k < 6; k++) {
         test_rng r;
         test_rng_seed(&r, 0xC0FFEEu + (uint64_t)k);
         uint32_t row = 0;
@@ -71,7 +75,7 @@ static void test_column_put_many_matches_put(void)
             vals[i] = (column_val){(const uint8_t *)text[i], make_value(k, i, &r, text[i]), row};
         }
         uint32_t num_rows = row + 1;
-        const column_opts o = k < 2 ? big : small;
+        const column_opts o = k < 2 ? big : k < 4 ? small : rows;
         side a, b;
         side_init(&a);
         side_init(&b);
@@ -108,6 +112,8 @@ static void test_column_put_many_matches_put(void)
         if (k == 0) CHECK(!plain);
         if (k == 1 || k == 3) CHECK(plain && !dict_pages);
         if (k == 2) CHECK(plain && dict_pages); /* dictionary pages, then PLAIN ones */
+        if (k == 4) CHECK(!plain);
+        if (k == 5) CHECK(plain);
         CHECK_EQ_INT(column_finish(&a.c, &o, num_rows, a.cx, &a.ps, &a.dict_page, &a.pages, &a.meta, &e), 0);
         CHECK_EQ_INT(column_finish(&b.c, &o, num_rows, b.cx, &b.ps, &b.dict_page, &b.pages, &b.meta, &e), 0);
         CHECK(a.pages.len > 0);
