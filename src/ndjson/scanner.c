@@ -416,6 +416,12 @@ scan_result scanner_parse(scanner *s, const uint8_t *line, size_t len, arena *a)
         }
         if (r != SCAN_OK) return r;
         s->n++;
+        /* Compact NDJSON: a ',' and the next key's quote right after the
+         * value, with nothing to skip. */
+        if (c.p + 1 < c.end && c.p[0] == ',' && c.p[1] == '"') {
+            c.p++;
+            continue;
+        }
         skip_ws(&c);
         if (c.p >= c.end) CORRUPT(&c, "unterminated object");
         if (*c.p == ',') {
