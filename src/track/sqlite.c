@@ -1,16 +1,17 @@
 /* SQLite backend of the tracking store (WAL mode). Claims run inside
  * BEGIN IMMEDIATE transactions, which SQLite serializes across processes:
  * that transaction is what replaces the original's DynamoDB lock. */
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
-#include <pthread.h>
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/proc.h"
 #include "track/track.h"
 
 typedef struct {
@@ -244,7 +245,7 @@ static void rand_hex(sq_track *s, char *out, size_t nbytes)
     if (s->rnd_left < nbytes) {
         s->rnd_left = getrandom(s->rnd, sizeof s->rnd, 0) == (ssize_t)sizeof s->rnd ? (uint32_t)sizeof s->rnd : 0;
         if (s->rnd_left < nbytes) {
-            uint64_t x = (uint64_t)clock_now_us() ^ ((uint64_t)getpid() << 32);
+            uint64_t x = (uint64_t)clock_now_us() ^ ((uint64_t)proc_pid() << 32);
             for (size_t i = 0; i < nbytes; i++) { s->rnd[i] = (uint8_t)x; x = x * 6364136223846793005ull + 1; }
             s->rnd_left = (uint32_t)nbytes;
         }

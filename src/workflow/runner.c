@@ -17,6 +17,7 @@
 #include "common/clock.h"
 #include "common/jsonw.h"
 #include "common/log.h"
+#include "common/proc.h"
 #include "common/uri.h"
 #include "workflow/alert.h"
 
@@ -47,7 +48,7 @@ int runner_init(runner *r, const config *cfg, track *tr, err_t *e)
     char host[256] = "localhost";
     gethostname(host, sizeof host);
     host[sizeof host - 1] = '\0';
-    snprintf(r->owner, sizeof r->owner, "%s:%d:%llu", host, (int)getpid(), proc_start_time());
+    snprintf(r->owner, sizeof r->owner, "%s:%d:%llu", host, proc_pid(), proc_start_time());
     ssize_t n = readlink("/proc/self/exe", r->self_exe, sizeof r->self_exe - 1);
     RETURN_SYSERR_IF(n <= 0, e, ERR_INTERNAL, "cannot find the ndpq executable");
     r->self_exe[n] = '\0';
