@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -29,11 +30,13 @@ struct dio_io {
     size_t *len;            /* per buffer: bytes of data (the write may be padded) */
     int64_t *at;            /* per buffer: file offset */
     unsigned head, tail;    /* buffers written, buffers handed over */
-    bool sync_want, syncing, stop;
+    bool sync_want, syncing, stop, held;
     int werr, serr;         /* errno of the first failed write, sync */
     bool direct;            /* the I/O thread's: O_DIRECT still in use */
     int fd;
     /* The caller's side. */
+    int bfd;                /* the same file without O_DIRECT, or -1 */
+    size_t spilled;         /* bytes written through bfd */
     size_t fill;            /* bytes in the buffer tail % nbuf */
     int64_t off;            /* file offset of that buffer */
     bool padded;            /* a last block went out padded: truncate */
@@ -78,7 +81,8 @@ static void *io_main(void *arg)
     struct dio_io *io = arg;
     pthread_mutex_lock(&io->mu);
     for (;;) {
-        while (io->head == io->tail && !io->sync_want && !io->stop) pthread_cond_wait(&io->work, &io->mu);
+        while ((io->held || (io->head == io->tail && !io->sync_want)) && !io->stop)
+            pthread_cond_wait(&io->work, &io->mu);
         if (io->head != io->tail) {
             unsigned i = io->head % io->nbuf;
             pthread_mutex_unlock(&io->mu);
@@ -106,6 +110,7 @@ static void *io_main(void *arg)
 
 static void io_free(struct dio_io *io)
 {
+    if (io->bfd >= 0) close(io->bfd);
     if (io->ring) munmap(io->ring, (size_t)io->nbuf * DIO_BUF);
     free(io->len);
     free(io->at);
@@ -116,6 +121,7 @@ static struct dio_io *io_start(int fd, size_t ring)
 {
     struct dio_io *io = calloc(1, sizeof *io);
     if (!io) return NULL;
+    io->bfd = -1;
     io->nbuf = (unsigned)(ring / DIO_BUF);
     if (io->nbuf < DIO_MIN_NBUF) io->nbuf = DIO_MIN_NBUF;
     size_t bytes = (size_t)io->nbuf * DIO_BUF;
@@ -156,7 +162,14 @@ int dio_open(dio_file *f, const char *path, mode_t mode, size_t ring)
         return f->fd >= 0 ? 0 : -1;
     }
     f->io = io_start(f->fd, ring);
-    if (!f->io) {
+    if (f->io) {
+        /* A new open file description, so that the I/O thread's stays
+         * direct; through /proc, so that it is this file whatever the path
+         * names by now. Without it the caller waits for the device. */
+        char self[64];
+        snprintf(self, sizeof self, "/proc/self/fd/%d", f->fd);
+        f->io->bfd = open(self, O_WRONLY | O_CLOEXEC);
+    } else {
         /* No buffers or thread: ordinary writes, from the caller. */
         int fl = fcntl(f->fd, F_GETFL);
         if (fl < 0 || fcntl(f->fd, F_SETFL, fl & ~O_DIRECT) < 0) {
@@ -169,10 +182,19 @@ int dio_open(dio_file *f, const char *path, mode_t mode, size_t ring)
 }
 
 /* Hands the buffer being filled to the I/O thread and waits until the next
- * one is free. DIO_EWRITE if a write has failed. */
+ * one is free; if it would fill the ring, writes it through the page cache
+ * instead. DIO_EWRITE if a write has failed. */
 static int hand_over(struct dio_io *io)
 {
     pthread_mutex_lock(&io->mu);
+    if (io->bfd >= 0 && io->tail + 1 - io->head == io->nbuf && !io->werr) {
+        pthread_mutex_unlock(&io->mu);
+        if (pwrite_all(io->bfd, buffer(io, io->tail % io->nbuf), io->fill, io->off) != 0) return DIO_EWRITE;
+        io->spilled += io->fill;
+        io->off += (int64_t)io->fill;
+        io->fill = 0;
+        return DIO_OK;
+    }
     unsigned i = io->tail % io->nbuf;
     io->len[i] = io->fill;
     io->at[i] = io->off;
@@ -232,6 +254,18 @@ static int wait_idle(struct dio_io *io)
 
 /* Ends the I/O thread (it writes what it was handed first) and frees the
  * buffers. */
+size_t dio_spilled(const dio_file *f) { return f->io ? f->io->spilled : 0; }
+
+void dio_hold(dio_file *f, int hold)
+{
+    struct dio_io *io = f->io;
+    if (!io) return;
+    pthread_mutex_lock(&io->mu);
+    io->held = hold != 0;
+    pthread_cond_signal(&io->work);
+    pthread_mutex_unlock(&io->mu);
+}
+
 static void io_stop(dio_file *f)
 {
     struct dio_io *io = f->io;

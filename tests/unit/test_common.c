@@ -656,6 +656,48 @@ static void test_dio_writes_exact_bytes(void)
     }
 }
 
+/* The device stalls (the I/O thread is held) while a caller writes more
+ * than the ring holds: the caller does not wait, the buffers that would
+ * fill the ring go through the page cache, and the file, written partly
+ * each way and out of order, holds exactly the bytes written. */
+static void test_dio_spills_when_the_device_is_behind(void)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/ndpq-dio-spill-%d", (int)getpid());
+    const size_t total = (9u << 20) + 12345;
+    uint8_t *want = malloc(total), *got = malloc(total + 1);
+    if (!CHECK(want && got)) return;
+    for (size_t i = 0; i < total; i++) want[i] = (uint8_t)(i * 2654435761u >> 11);
+    dio_file f;
+    if (!CHECK_EQ_INT(dio_open(&f, path, 0600, 0), 0)) return;
+    /* Without direct I/O (tmpfs) or /proc there is nothing to test. */
+    bool testable = f.io && access("/proc/self/fd", R_OK) == 0;
+    if (testable) dio_hold(&f, 1);
+    size_t at = 0, step = 100003;
+    while (at < total) {
+        size_t n = total - at < step ? total - at : step;
+        CHECK_EQ_INT(dio_write(&f, want + at, n), DIO_OK);
+        at += n;
+        if (at > total / 2) dio_sync_behind(&f);
+    }
+    if (testable) {
+        /* The least ring is four buffers of 256 KiB: three wait for the
+         * device, the fourth is being filled, everything else spilled. */
+        CHECK_EQ_U64(dio_spilled(&f), (9u << 20) - (3u << 18));
+        dio_hold(&f, 0);
+    }
+    CHECK_EQ_INT(dio_finish(&f), DIO_OK);
+    CHECK_EQ_INT(dio_close(&f), 0);
+    FILE *in = fopen(path, "rb");
+    size_t n = in ? fread(got, 1, total + 1, in) : 0;
+    if (in) fclose(in);
+    CHECK_EQ_U64(n, total);
+    CHECK(memcmp(got, want, total) == 0);
+    unlink(path);
+    free(want);
+    free(got);
+}
+
 /* A file limit (RLIMIT_FSIZE) that the last block's padding would pass:
  * the direct write is cut short, and the exact bytes go out the ordinary
  * way, so the file is whole and the job would not fail. */
@@ -818,6 +860,7 @@ void register_common_tests(void)
     TEST_ADD(test_arena_stable_and_rollback);
     TEST_ADD(test_dio_writes_exact_bytes);
     TEST_ADD(test_dio_padding_past_a_file_limit_falls_back);
+    TEST_ADD(test_dio_spills_when_the_device_is_behind);
     TEST_ADD(test_log_hold_writes_whole_lines);
     TEST_ADD(test_proc_pid_after_fork);
 }
