@@ -229,6 +229,33 @@ if want convert && [ -n "${FILES[0]:-}" ]; then
   done
 fi
 
+# The same for this work: two 1-thread ndpq conversions of a set at once,
+# sharing nothing but the machine. Conversion moves far more memory than
+# sha256sum, and two vCPUs that share a host's caches and memory bandwidth
+# may give it less than the sha256sum pair shows; a 2-thread job cannot
+# beat two independent 1-thread jobs (report.mjs: "two 1-thread jobs").
+if want convert && has_tool ndpq; then
+  for set in $SETS; do
+    PF=("$DATA_ROOT/$set-$MB"/*.ndjson)
+    for ((r = 1; r <= REPEAT; r++)); do
+      tfa=$OUT/pair-a.$$ tfb=$OUT/pair-b.$$
+      rm -f "$OUT/pair-a.parquet" "$OUT/pair-b.parquet"
+      "$TIME" -f '%e %M' -o "$tfa" "$NDPQ" convert --threads 1 --compression snappy "${PF[@]}" \
+        -o "$OUT/pair-a.parquet" >/dev/null 2>"$OUT/last-pair.stderr" &
+      pa=$!
+      "$TIME" -f '%e %M' -o "$tfb" "$NDPQ" convert --threads 1 --compression snappy "${PF[@]}" \
+        -o "$OUT/pair-b.parquet" >/dev/null 2>>"$OUT/last-pair.stderr" || die "ndpq failed in a pair run ($set)"
+      wait "$pa" || die "ndpq failed in a pair run ($set)"
+      for tf in "$tfa" "$tfb"; do
+        read -r secs rss < <(tail -n 1 "$tf")
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$set" ndpq-pair 1 "$r" "$secs" "$rss" 0 >> "$MEAS"
+        rm -f "$tf"
+      done
+    done
+    rm -f "$OUT/pair-a.parquet" "$OUT/pair-b.parquet"
+  done
+fi
+
 # ------------------------------------------------------------------ flat
 # Memory flat in input size (issue #6): the events set at BENCH_MB, and ten
 # copies of it as one batch, converted as the pipeline does (-o DIR: part
