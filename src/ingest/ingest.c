@@ -76,7 +76,7 @@ void ingest_attach(ingest *g, const config *cfg, store *st, track *tr)
 }
 
 /* Manifests written on a helper thread as claims commit (see below). */
-static void mw_submit(ingest *g, const track_batch *bs, uint32_t n);
+static void mw_submit(ingest *g, const track_batch *bs, const track_file *const *files, uint32_t n);
 static void mw_close(ingest *g);
 
 void ingest_close(ingest *g)
@@ -371,66 +371,115 @@ static void log_batches(const track_batch *bs, uint32_t n)
     log_release();
 }
 
+/* Pending files of date, in claim order, read a transaction's worth at a
+ * time: one query for up to CLAIM_TXN_BATCHES batches instead of one each.
+ * The transaction holds the write lock, so what it read stays pending until
+ * it claims it; the window goes when the transaction ends. */
+typedef struct {
+    track_file *f;
+    uint32_t n, at, limit;
+    bool read;   /* f holds this transaction's read */
+} pending_window;
+
+static void window_drop(pending_window *w)
+{
+    track_files_free(w->f, w->n);
+    w->f = NULL;
+    w->n = w->at = 0;
+    w->read = false;
+}
+
+/* Fewer than max files left, and more may be pending than it held. */
+static bool window_short(const pending_window *w, uint32_t max)
+{
+    return w->read && w->n - w->at < max && w->n == w->limit;
+}
+
+/* Commits the claims of bs[0..nb) and hands them to the manifest writer
+ * while their files are still in the window. */
+static int claims_commit(ingest *g, const track_batch *bs, const track_file *const *files, uint32_t nb, err_t *e)
+{
+    if (g->tr->ops->commit(g->tr, e) != 0) {
+        g->tr->ops->rollback(g->tr);
+        return -1;
+    }
+    log_batches(bs, nb);
+    mw_submit(g, bs, files, nb);
+    return 0;
+}
+
 int ingest_apply_rules(ingest *g, const char *date, bool manual, err_t *e)
 {
     const config *c = g->cfg;
-    batcher_rules rules = {(uint32_t)c->max_files, (uint32_t)c->min_files, c->max_batch_bytes,
-                           (int64_t)c->max_wait_s * 1000000};
+    uint32_t max = (uint32_t)c->max_files;
+    batcher_rules rules = {max, (uint32_t)c->min_files, c->max_batch_bytes, (int64_t)c->max_wait_s * 1000000};
     /* Several batches per transaction (up to CLAIM_TXN_FILES files): each
      * is still all-or-nothing, and the commits, not the claims, cost. */
     track_batch bs[CLAIM_TXN_BATCHES];
+    const track_file *files[CLAIM_TXN_BATCHES];
     uint32_t nb = 0, claimed = 0;
-    bool open = false;
-    for (;;) {
-        batcher_mode m = {.past = strcmp(date, g->today) < 0, .manual = manual, .now_us = clock_now_us()};
-        if (!open) TRY(g->tr->ops->begin(g->tr, e));
+    uint64_t limit = (uint64_t)max * CLAIM_TXN_BATCHES;
+    if (limit > CLAIM_TXN_FILES) limit = CLAIM_TXN_FILES;
+    if (limit < max) limit = max;
+    pending_window w = {.limit = (uint32_t)limit};
+    bool open = false, done = false;
+    int rc = 0;
+    while (rc == 0 && !done) {
+        if (!open && (rc = g->tr->ops->begin(g->tr, e)) != 0) break;
         open = true;
-        track_file *files = NULL;
-        uint32_t n = 0;
-        if (g->tr->ops->pending(g->tr, date, (uint32_t)c->max_files, &files, &n, e) != 0) {
-            g->tr->ops->rollback(g->tr);
-            return -1;
+        /* The window ran short with claims made from it: those commit
+         * first, and the next transaction reads on. */
+        if (window_short(&w, max) && nb > 0) {
+            rc = claims_commit(g, bs, files, nb, e);
+            open = false;
+            nb = claimed = 0;
+            window_drop(&w);
+            continue;
         }
+        if (!w.read || window_short(&w, max)) {
+            window_drop(&w);
+            if ((rc = g->tr->ops->pending(g->tr, date, w.limit, &w.f, &w.n, e)) != 0) break;
+            w.read = true;
+        }
+        uint32_t n = w.n - w.at < max ? w.n - w.at : max;
+        const track_file *f = w.f + w.at;
         batcher_file *bf = calloc(n ? n : 1, sizeof *bf);
         if (!bf) {
-            track_files_free(files, n);
-            g->tr->ops->rollback(g->tr);
-            return err_set(e, ERR_NOMEM, "out of memory");
+            rc = err_set(e, ERR_NOMEM, "out of memory");
+            break;
         }
-        for (uint32_t i = 0; i < n; i++) bf[i] = (batcher_file){files[i].size, files[i].created_us};
+        for (uint32_t i = 0; i < n; i++) bf[i] = (batcher_file){f[i].size, f[i].created_us};
+        batcher_mode m = {.past = strcmp(date, g->today) < 0, .manual = manual, .now_us = clock_now_us()};
         const char *why;
         uint32_t k = batcher_next(bf, n, &rules, &m, &why);
         free(bf);
-        int rc = 0;
-        if (k > 0) rc = g->tr->ops->create_batch(g->tr, date, files, k, why, c->manifest_bucket, m.now_us, &bs[nb], e);
-        track_files_free(files, n);
-        if (rc == 0 && k > 0) {
-            nb++;
-            claimed += k;
-        }
-        bool done = k == 0;
-        if (rc == 0 && (done || nb == CLAIM_TXN_BATCHES || claimed >= CLAIM_TXN_FILES)) {
-            if (nb == 0) {
+        done = k == 0;
+        if (k > 0) {
+            rc = g->tr->ops->create_batch(g->tr, date, f, k, why, c->manifest_bucket, m.now_us, &bs[nb], e);
+            if (rc == 1) {
+                /* Lost a race for a file: read again. */
                 g->tr->ops->rollback(g->tr);
-                return 0;
+                open = false;
+                nb = claimed = 0;
+                window_drop(&w);
+                rc = 0;
+                continue;
             }
-            rc = g->tr->ops->commit(g->tr, e);
-            if (rc == 0) {
-                log_batches(bs, nb);
-                mw_submit(g, bs, nb);
-            }
+            if (rc != 0) break;
+            files[nb++] = f;
+            claimed += k;
+            w.at += k;
+        }
+        if ((done || nb == CLAIM_TXN_BATCHES || claimed >= CLAIM_TXN_FILES) && nb > 0) {
+            rc = claims_commit(g, bs, files, nb, e);
             open = false;
             nb = claimed = 0;
+            window_drop(&w);
         }
-        if (rc != 0) {
-            g->tr->ops->rollback(g->tr);
-            open = false;
-            nb = claimed = 0;
-            if (rc == 1) continue; /* lost a race for a file: read again */
-            return -1;
-        }
-        if (done) return 0;
     }
+    if (open) g->tr->ops->rollback(g->tr);
+    window_drop(&w);
+    return rc == 0 ? 0 : -1;
 }
 
 int ingest_flush(ingest *g, const char *date, err_t *e)
@@ -543,8 +592,9 @@ static bool chunk_grow(mchunk *c, uint32_t need)
 }
 
 /* Adds bs[0..n) with their bodies; a batch that cannot be added is
- * reported (and written by the next run). */
-static void chunk_add(ingest *g, mchunk *c, const track_batch *bs, uint32_t n)
+ * reported (and written by the next run). files: each batch's files as
+ * claimed, in order, or NULL to read them from the tracking store. */
+static void chunk_add(ingest *g, mchunk *c, const track_batch *bs, const track_file *const *files, uint32_t n)
 {
     if (!chunk_grow(c, n)) {
         for (uint32_t i = 0; i < n; i++) manifest_error(g, bs[i].batch_id, "out of memory");
@@ -559,12 +609,25 @@ static void chunk_add(ingest *g, mchunk *c, const track_batch *bs, uint32_t n)
         c->muri[j] = (buf){0};
         *it = (store_put_item){0};
         c->nfiles[j] = 0;
-        it->rc = g->tr->ops->batch_uris(g->tr, bs[i].batch_id, &uris, &c->nfiles[j], &it->err);
+        if (files) {
+            /* The URIs point into the claimer's window: the body is built
+             * now, before it goes. */
+            c->nfiles[j] = bs[i].file_count;
+            uris = malloc((c->nfiles[j] ? c->nfiles[j] : 1) * sizeof *uris);
+            if (uris) {
+                for (uint32_t f = 0; f < c->nfiles[j]; f++) uris[f] = files[i][f].uri;
+            } else {
+                it->rc = err_set(&it->err, ERR_NOMEM, "out of memory");
+            }
+        } else {
+            it->rc = g->tr->ops->batch_uris(g->tr, bs[i].batch_id, &uris, &c->nfiles[j], &it->err);
+        }
         if (it->rc == 0) {
             manifest_json(&bs[i], uris, c->nfiles[j], &c->body[j]);
             if (!buf_ok(&c->body[j])) it->rc = err_set(&it->err, ERR_NOMEM, "out of memory");
         }
-        track_strings_free(uris, c->nfiles[j]);
+        if (files) free(uris);
+        else track_strings_free(uris, c->nfiles[j]);
     }
 }
 
@@ -641,7 +704,7 @@ static void chunk_write(ingest *g, store *st, mchunk *c)
 static void write_manifest_chunk(ingest *g, const track_batch *bs, uint32_t n)
 {
     mchunk c = {0};
-    chunk_add(g, &c, bs, n);
+    chunk_add(g, &c, bs, NULL, n);
     chunk_write(g, g->st, &c);
 }
 
@@ -693,7 +756,7 @@ static void mw_start(ingest *g)
     else chunk_write(g, g->st, &m->cur);
 }
 
-static void mw_submit(ingest *g, const track_batch *bs, uint32_t n)
+static void mw_submit(ingest *g, const track_batch *bs, const track_file *const *files, uint32_t n)
 {
     if (!g->mw && (g->mw = calloc(1, sizeof *g->mw))) {
         err_t e = {0};
@@ -701,10 +764,12 @@ static void mw_submit(ingest *g, const track_batch *bs, uint32_t n)
         g->mw->bucket = g->cfg->manifest_bucket;
     }
     if (!g->mw || !g->mw->st) {
-        write_manifest_chunk(g, bs, n);
+        mchunk c = {0};
+        chunk_add(g, &c, bs, files, n);
+        chunk_write(g, g->st, &c);
         return;
     }
-    chunk_add(g, &g->mw->next, bs, n);
+    chunk_add(g, &g->mw->next, bs, files, n);
     /* So many waiting that the helper is behind: wait for it, which bounds
      * the bodies held in memory. */
     mw_reap(g, g->mw->next.n >= MW_MAX_WAITING);

@@ -390,7 +390,7 @@ static int s_unwritten(track *t, track_batch **out, uint32_t *n, err_t *e)
 static int s_batch_uris(track *t, const char *batch_id, char ***uris, uint32_t *n, err_t *e)
 {
     sq_track *s = (sq_track *)t;
-    TRY(prep_cached(s, "SELECT bucket,key,uri,size,created_us FROM files WHERE batch_id=?1 ORDER BY created_us, key",
+    TRY(prep_cached(s, "SELECT bucket,key,uri,size,created_us FROM files WHERE batch_id=?1 ORDER BY created_us, key, bucket",
                     &s->uris, e));
     sqlite3_stmt *st = s->uris;
     sqlite3_bind_text(st, 1, batch_id, -1, SQLITE_STATIC);
