@@ -20,7 +20,7 @@ typedef struct {
     sqlite3_stmt *add_file, *pending, *known;
     /* create_batch's statements, prepared on first use: a backlog makes
      * thousands of batches in one call. */
-    sqlite3_stmt *batch_new, *batch_name, *claim, *exec_new, *hist_new;
+    sqlite3_stmt *batch_seq, *batch_new, *claim, *exec_new, *hist_new;
     sqlite3_stmt *uris, *mark_written, *exec_input;
     /* Random bytes for batch ids, fetched 256 at a time: a getrandom per
      * batch was 10,000 syscalls for 10,000 batches. */
@@ -285,36 +285,41 @@ static int s_create_batch(track *t, const char *date, const track_file *files, u
     memset(out, 0, sizeof *out);
     int64_t total = 0;
     for (uint32_t i = 0; i < n; i++) total += files[i].size;
-    char tmp_id[40];
-    rand_hex(s, tmp_id, 8);
-    sqlite3_stmt *st;
-    TRY(prep_cached(s, "INSERT INTO batches(batch_id,date_prefix,status,close_reason,file_count,total_bytes,"
-                       "manifest_key,created_us,updated_us) VALUES(?1,?2,'manifested',?3,?4,?5,'',?6,?6)",
-                    &s->batch_new, e));
-    st = s->batch_new;
-    sqlite3_bind_text(st, 1, tmp_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, date, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, n);
-    sqlite3_bind_int64(st, 5, total);
-    sqlite3_bind_int64(st, 6, now_us);
-    TRY(step_cached(s, st, e, "creating a batch"));
-    int64_t seq = sqlite3_last_insert_rowid(s->db);
-    /* seq comes from AUTOINCREMENT (never reused); the random part keeps ids
-     * unique even if the database is ever recreated next to old output. */
-    snprintf(out->batch_id, sizeof out->batch_id, "batch-%06lld-%s", (long long)seq, tmp_id);
+    /* The id holds the batch's sequence number, so it is taken before the
+     * insert: AUTOINCREMENT's last number, read in the caller's write
+     * transaction (no one else can take the next one meanwhile). One insert
+     * instead of an insert and a rename of the row. */
+    TRY(prep_cached(s, "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name='batches'),0)+1", &s->batch_seq,
+                    e));
+    sqlite3_stmt *st = s->batch_seq;
+    int rc = sqlite3_step(st);
+    int64_t seq = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW) return rows_error(s, rc, e, "numbering a batch");
+    /* The random part keeps ids unique even if the database is ever
+     * recreated next to old output. */
+    char rnd[40];
+    rand_hex(s, rnd, 8);
+    snprintf(out->batch_id, sizeof out->batch_id, "batch-%06lld-%s", (long long)seq, rnd);
     snprintf(out->date, sizeof out->date, "%s", date);
     snprintf(out->manifest_key, sizeof out->manifest_key, "manifests/%s/%s.json", date, out->batch_id);
     snprintf(out->close_reason, sizeof out->close_reason, "%s", reason);
     out->file_count = n;
     out->total_bytes = total;
     out->created_us = now_us;
-    TRY(prep_cached(s, "UPDATE batches SET batch_id=?1, manifest_key=?2 WHERE seq=?3", &s->batch_name, e));
-    st = s->batch_name;
-    sqlite3_bind_text(st, 1, out->batch_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, out->manifest_key, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, seq);
-    TRY(step_cached(s, st, e, "naming a batch"));
+    TRY(prep_cached(s, "INSERT INTO batches(seq,batch_id,date_prefix,status,close_reason,file_count,total_bytes,"
+                       "manifest_key,created_us,updated_us) VALUES(?1,?2,?3,'manifested',?4,?5,?6,?7,?8,?8)",
+                    &s->batch_new, e));
+    st = s->batch_new;
+    sqlite3_bind_int64(st, 1, seq);
+    sqlite3_bind_text(st, 2, out->batch_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, date, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, n);
+    sqlite3_bind_int64(st, 6, total);
+    sqlite3_bind_text(st, 7, out->manifest_key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 8, now_us);
+    TRY(step_cached(s, st, e, "creating a batch"));
 
     /* files are the first n of pending(date) in this transaction: one range
      * update over the same order claims exactly them (row by row cost a
@@ -842,7 +847,7 @@ static void s_close(track *t)
     sqlite3_finalize(s->pending);
     sqlite3_finalize(s->known);
     sqlite3_finalize(s->batch_new);
-    sqlite3_finalize(s->batch_name);
+    sqlite3_finalize(s->batch_seq);
     sqlite3_finalize(s->claim);
     sqlite3_finalize(s->exec_new);
     sqlite3_finalize(s->hist_new);
