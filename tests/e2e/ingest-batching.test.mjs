@@ -344,3 +344,34 @@ test('status: counts per date and status, open and recent batches with reasons, 
   assertExit(text, 0)
   for (const b of st.batches) assert.ok(text.stdout.includes(b.batch_id), 'text status lists the batches')
 })
+
+/** Every batch's manifest URIs, batch after batch in id order: the claim order. */
+function claimOrder(sb) {
+  const { batches, manifests } = checkBatchesConsistent(sb)
+  const byKey = new Map(manifests.map(m => [m.key, m]))
+  return batches.slice().sort((a, b) => a.seq - b.seq)
+    .flatMap(b => manifestUris(byKey.get(`manifests/${b.date_prefix}/${b.batch_id}.json`).body))
+}
+
+test('batching: claims read pending files a transaction at a time; a window that runs short is committed and read again', async t => {
+  // 10,500 files of a past date, 300 a batch: a claim transaction reads
+  // 10,000 at once, so after 33 batches 100 are left in its window, fewer
+  // than a batch; those 33 commit, and the next transaction reads on.
+  const sb = sandbox(t, { env: { MAX_FILES_PER_MANIFEST: '300' } })
+  const objs = putMany(sb, PAST, 10500)
+  assertSummary(await sb.ingest([s3Event(objs)]), 0, { processed: 10500, manifests: 35 })
+  assert.deepEqual(new Set(reasons(sb).map(r => `${r[1]} ${r[2]}`)), new Set(['300 full']))
+  assert.equal(count(sb, 'pending'), 0)
+  // Oldest first, none skipped or twice, across the window's end.
+  assert.deepEqual(claimOrder(sb), objs.map(o => fileUri(o.path)))
+})
+
+test('batching: more batches than one transaction takes (MAX_BATCH_BYTES) all come out, in order', async t => {
+  // 40-byte files, a batch closed once it reaches 100 bytes: 3 files a
+  // batch, 100 batches, more than the 64 a claim transaction makes.
+  const sb = sandbox(t, { env: { MAX_FILES_PER_MANIFEST: '10', MAX_BATCH_BYTES: '100' } })
+  const objs = putMany(sb, PAST, 300, { bytes: 40 })
+  assertSummary(await sb.ingest([s3Event(objs)]), 0, { processed: 300, manifests: 100 })
+  assert.deepEqual(new Set(reasons(sb).map(r => `${r[1]} ${r[2]}`)), new Set(['3 bytes']))
+  assert.deepEqual(claimOrder(sb), objs.map(o => fileUri(o.path)))
+})
