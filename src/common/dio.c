@@ -252,8 +252,6 @@ static int wait_idle(struct dio_io *io)
     return werr ? DIO_EWRITE : serr ? DIO_ESYNC : DIO_OK;
 }
 
-/* Ends the I/O thread (it writes what it was handed first) and frees the
- * buffers. */
 size_t dio_spilled(const dio_file *f) { return f->io ? f->io->spilled : 0; }
 
 void dio_hold(dio_file *f, int hold)
@@ -266,6 +264,8 @@ void dio_hold(dio_file *f, int hold)
     pthread_mutex_unlock(&io->mu);
 }
 
+/* Ends the I/O thread (it writes what it was handed first) and frees the
+ * buffers. */
 static void io_stop(dio_file *f)
 {
     struct dio_io *io = f->io;

@@ -701,10 +701,10 @@ static void chunk_write(ingest *g, store *st, mchunk *c)
     chunk_free(c);
 }
 
-static void write_manifest_chunk(ingest *g, const track_batch *bs, uint32_t n)
+static void write_manifest_chunk(ingest *g, const track_batch *bs, const track_file *const *files, uint32_t n)
 {
     mchunk c = {0};
-    chunk_add(g, &c, bs, NULL, n);
+    chunk_add(g, &c, bs, files, n);
     chunk_write(g, g->st, &c);
 }
 
@@ -764,9 +764,7 @@ static void mw_submit(ingest *g, const track_batch *bs, const track_file *const 
         g->mw->bucket = g->cfg->manifest_bucket;
     }
     if (!g->mw || !g->mw->st) {
-        mchunk c = {0};
-        chunk_add(g, &c, bs, files, n);
-        chunk_write(g, g->st, &c);
+        write_manifest_chunk(g, bs, files, n);
         return;
     }
     chunk_add(g, &g->mw->next, bs, files, n);
@@ -808,7 +806,7 @@ int ingest_write_manifests(ingest *g, err_t *e)
     for (uint32_t i = 0; i < n; i++)
         if (!has_str(g->mfailed, g->nmfailed, bs[i].batch_id)) bs[k++] = bs[i];
     for (uint32_t i = 0; i < k; i += MANIFEST_CHUNK)
-        write_manifest_chunk(g, bs + i, k - i < MANIFEST_CHUNK ? k - i : MANIFEST_CHUNK);
+        write_manifest_chunk(g, bs + i, NULL, k - i < MANIFEST_CHUNK ? k - i : MANIFEST_CHUNK);
     free(bs);
     return 0;
 }
