@@ -39,16 +39,23 @@ const ratio = (a, b) => (a === null || b === null || !b ? null : a / b);
 // lone run that met a busy host would make the ceiling look higher than it
 // is). When one of the pair ends first, the other finishes alone at the
 // lone rate: only the part it did before that counts as done while paired.
+function pairRatio(pair, alone) {
+  if (pair.length !== 2 || !pair.every((x) => x > 0)) return null;
+  const [first, last] = [Math.min(...pair), Math.max(...pair)];
+  return (2 - Math.min(1, (last - first) / alone)) * alone / first;
+}
+// Per repeat: the pair of `tool` rows of `set`, as ratios (nulls dropped).
+function pairRatios(set, tool, alone) {
+  const reps = [...new Set(rows.filter((r) => r.set === set && r.tool === tool).map((r) => r.rep))];
+  return reps.map((rep) => {
+    const pair = rows.filter((r) => r.set === set && r.tool === tool && r.rep === rep).map((r) => r.seconds);
+    return { pair, ceiling: pairRatio(pair, alone) };
+  }).filter((p) => p.ceiling !== null);
+}
 const cpuAlone = rows.filter((r) => r.tool === 'cpu-alone');
 const fastest = Math.min(...cpuAlone.map((r) => r.seconds));
 const machine = cpuAlone.length ? (() => {
-  const per = cpuAlone.map((a) => {
-    const pair = rows.filter((r) => r.tool === 'cpu-pair' && r.rep === a.rep).map((r) => r.seconds);
-    if (pair.length !== 2 || !pair.every((x) => x > 0)) return null;
-    const [first, last] = [Math.min(...pair), Math.max(...pair)];
-    const pairedShare = 1 - Math.min(1, (last - first) / fastest);
-    return { pair, ceiling: (1 + pairedShare) * fastest / first };
-  }).filter(Boolean);
+  const per = pairRatios('-', 'cpu-pair', fastest);
   return per.length ? {
     runs: per.length, alone_s: fastest, pairs: per.map((p) => p.pair),
     ceiling: median(per.map((p) => p.ceiling)),
@@ -60,15 +67,8 @@ const machine = cpuAlone.length ? (() => {
 // convert stage (the same command). What no 2-thread job can pass here.
 function pairCeiling(set) {
   const lone = rows.filter((r) => r.set === set && r.tool === 'ndpq' && r.threads === 1).map((r) => r.seconds);
-  const reps = [...new Set(rows.filter((r) => r.set === set && r.tool === 'ndpq-pair').map((r) => r.rep))];
-  if (!lone.length || !reps.length) return null;
-  const fast = Math.min(...lone);
-  const per = reps.map((rep) => {
-    const pair = rows.filter((r) => r.set === set && r.tool === 'ndpq-pair' && r.rep === rep).map((r) => r.seconds);
-    if (pair.length !== 2 || !pair.every((x) => x > 0)) return null;
-    const [first, last] = [Math.min(...pair), Math.max(...pair)];
-    return (2 - Math.min(1, (last - first) / fast)) * fast / first;
-  }).filter((x) => x !== null);
+  if (!lone.length) return null;
+  const per = pairRatios(set, 'ndpq-pair', Math.min(...lone)).map((p) => p.ceiling);
   return per.length ? { runs: per.length, ceiling: median(per), each: per } : null;
 }
 

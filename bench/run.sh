@@ -208,24 +208,31 @@ if want convert; then
 fi
 
 # ------------------------------------------------------------------ machine
+# time_pair SET TOOL THREADS REP FN: FN a and FN b run at once, each given
+# its side and the file for its timing; both rows appended to $MEAS.
+time_pair() {
+  local set=$1 tool=$2 thr=$3 rep=$4 fn=$5 tfa=$OUT/pair-a.$$ tfb=$OUT/pair-b.$$ pa tf secs rss
+  "$fn" a "$tfa" &
+  pa=$!
+  "$fn" b "$tfb" || die "$tool failed in a pair run ($set)"
+  wait "$pa" || die "$tool failed in a pair run ($set)"
+  for tf in "$tfa" "$tfb"; do
+    read -r secs rss < <(tail -n 1 "$tf")
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$set" "$tool" "$thr" "$rep" "$secs" "$rss" 0 >> "$MEAS"
+    rm -f "$tf"
+  done
+}
+
 # What 2 threads can give here at all: sha256sum over the last set's input
 # (in the page cache: pure CPU) alone, then two at once. On a VM whose two
 # vCPUs are not two whole cores (SMT siblings, or a busy host), the pair
 # runs slower than one alone, and no program's 2-thread scaling can pass
 # their combined rate (report.mjs: "machine ceiling").
+sha_side() { "$TIME" -f '%e %M' -o "$2" sha256sum "${FILES[@]}" >/dev/null; }
 if want convert && [ -n "${FILES[0]:-}" ]; then
   for ((r = 1; r <= REPEAT; r++)); do
     measure - cpu-alone 1 "$r" "" sha256sum "${FILES[@]}"
-    tfa=$OUT/cpu-a.$$ tfb=$OUT/cpu-b.$$
-    "$TIME" -f '%e %M' -o "$tfa" sha256sum "${FILES[@]}" >/dev/null &
-    pa=$!
-    "$TIME" -f '%e %M' -o "$tfb" sha256sum "${FILES[@]}" >/dev/null
-    wait "$pa"
-    for tf in "$tfa" "$tfb"; do
-      read -r secs rss < <(tail -n 1 "$tf")
-      printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' - cpu-pair 2 "$r" "$secs" "$rss" 0 >> "$MEAS"
-      rm -f "$tf"
-    done
+    time_pair - cpu-pair 2 "$r" sha_side
   done
 fi
 
@@ -234,24 +241,15 @@ fi
 # sha256sum, and two vCPUs that share a host's caches and memory bandwidth
 # may give it less than the sha256sum pair shows; a 2-thread job cannot
 # beat two independent 1-thread jobs (report.mjs: "two 1-thread jobs").
+ndpq_side() {
+  rm -f "$OUT/pair-$1.parquet"
+  "$TIME" -f '%e %M' -o "$2" "$NDPQ" convert --threads 1 --compression snappy "${PF[@]}" \
+    -o "$OUT/pair-$1.parquet" >/dev/null 2>"$OUT/last-pair-$1.stderr"
+}
 if want convert && has_tool ndpq; then
   for set in $SETS; do
     PF=("$DATA_ROOT/$set-$MB"/*.ndjson)
-    for ((r = 1; r <= REPEAT; r++)); do
-      tfa=$OUT/pair-a.$$ tfb=$OUT/pair-b.$$
-      rm -f "$OUT/pair-a.parquet" "$OUT/pair-b.parquet"
-      "$TIME" -f '%e %M' -o "$tfa" "$NDPQ" convert --threads 1 --compression snappy "${PF[@]}" \
-        -o "$OUT/pair-a.parquet" >/dev/null 2>"$OUT/last-pair.stderr" &
-      pa=$!
-      "$TIME" -f '%e %M' -o "$tfb" "$NDPQ" convert --threads 1 --compression snappy "${PF[@]}" \
-        -o "$OUT/pair-b.parquet" >/dev/null 2>>"$OUT/last-pair.stderr" || die "ndpq failed in a pair run ($set)"
-      wait "$pa" || die "ndpq failed in a pair run ($set)"
-      for tf in "$tfa" "$tfb"; do
-        read -r secs rss < <(tail -n 1 "$tf")
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$set" ndpq-pair 1 "$r" "$secs" "$rss" 0 >> "$MEAS"
-        rm -f "$tf"
-      done
-    done
+    for ((r = 1; r <= REPEAT; r++)); do time_pair "$set" ndpq-pair 1 "$r" ndpq_side; done
     rm -f "$OUT/pair-a.parquet" "$OUT/pair-b.parquet"
   done
 fi
