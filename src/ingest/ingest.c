@@ -427,15 +427,6 @@ int ingest_apply_rules(ingest *g, const char *date, bool manual, err_t *e)
     while (rc == 0 && !done) {
         if (!open && (rc = g->tr->ops->begin(g->tr, e)) != 0) break;
         open = true;
-        /* The window ran short with claims made from it: those commit
-         * first, and the next transaction reads on. */
-        if (window_short(&w, max) && nb > 0) {
-            rc = claims_commit(g, bs, files, nb, e);
-            open = false;
-            nb = claimed = 0;
-            window_drop(&w);
-            continue;
-        }
         if (!w.read || window_short(&w, max)) {
             window_drop(&w);
             if ((rc = g->tr->ops->pending(g->tr, date, w.limit, &w.f, &w.n, e)) != 0) break;
@@ -470,7 +461,9 @@ int ingest_apply_rules(ingest *g, const char *date, bool manual, err_t *e)
             claimed += k;
             w.at += k;
         }
-        if ((done || nb == CLAIM_TXN_BATCHES || claimed >= CLAIM_TXN_FILES) && nb > 0) {
+        /* A window that ran short commits its claims too: the next
+         * transaction reads on (claims point into the window). */
+        if (nb > 0 && (done || nb == CLAIM_TXN_BATCHES || claimed >= CLAIM_TXN_FILES || window_short(&w, max))) {
             rc = claims_commit(g, bs, files, nb, e);
             open = false;
             nb = claimed = 0;
