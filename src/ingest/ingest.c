@@ -433,7 +433,7 @@ int ingest_apply_rules(ingest *g, const char *date, bool manual, err_t *e)
             w.read = true;
         }
         uint32_t n = w.n - w.at < max ? w.n - w.at : max;
-        const track_file *f = w.f + w.at;
+        const track_file *f = w.f ? w.f + w.at : NULL; /* NULL: nothing was pending */
         batcher_file *bf = calloc(n ? n : 1, sizeof *bf);
         if (!bf) {
             rc = err_set(e, ERR_NOMEM, "out of memory");

@@ -375,3 +375,14 @@ test('batching: more batches than one transaction takes (MAX_BATCH_BYTES) all co
   assert.deepEqual(new Set(reasons(sb).map(r => `${r[1]} ${r[2]}`)), new Set(['3 bytes']))
   assert.deepEqual(claimOrder(sb), objs.map(o => fileUri(o.path)))
 })
+
+test('batching: a transaction that claims exactly its 64 batches reads on and finds nothing left (an empty read)', async t => {
+  // 128 files at 2 a batch: 64 batches fill the first claim transaction,
+  // which commits; the next one reads the pending files and gets none.
+  const sb = sandbox(t, { env: { MAX_FILES_PER_MANIFEST: '2' } })
+  const objs = putMany(sb, PAST, 128)
+  assertSummary(await sb.ingest([s3Event(objs)]), 0, { processed: 128, manifests: 64 })
+  assert.deepEqual(new Set(reasons(sb).map(r => `${r[1]} ${r[2]}`)), new Set(['2 full']))
+  assert.equal(count(sb, 'pending'), 0)
+  assert.deepEqual(claimOrder(sb), objs.map(o => fileUri(o.path)))
+})
