@@ -21,8 +21,11 @@ const env = process.env;
 const MB = env.BENCH_MB || '200';
 
 const rows = fs.readFileSync(measPath, 'utf8').trim().split('\n').slice(1).filter(Boolean).map((l) => {
-  const [set, tool, threads, rep, seconds, rss, bytes] = l.split('\t');
-  return { set, tool, threads: Number(threads), rep: Number(rep), seconds: Number(seconds), rss_kib: Number(rss), out_bytes: Number(bytes) };
+  const [set, tool, threads, rep, seconds, rss, bytes, disk] = l.split('\t');
+  return {
+    set, tool, threads: Number(threads), rep: Number(rep), seconds: Number(seconds), rss_kib: Number(rss), out_bytes: Number(bytes),
+    disk_kib: disk === undefined || disk === '' ? null : Number(disk),
+  };
 });
 
 function median(xs) {
@@ -189,6 +192,7 @@ const latency = readJson('latency.json');
 const latencyService = readJson('latency-service.json');
 
 const out = [];
+let diskReads = null;
 out.push('');
 out.push(`machine: ${os.cpus().length} cores, load ${env.BENCH_LOAD_START ?? '?'} at start, ${os.loadavg()[0].toFixed(2)} at end ` +
   '(shared machine: load from other work adds noise; compare ratios within one run, not absolute numbers across runs)');
@@ -238,6 +242,18 @@ if (results.length) {
         (v.pair ? `; two 1-thread ndpq jobs at once ${fmt(v.pair.ceiling, 2)}x (each: ${v.pair.each.map((x) => fmt(x, 2)).join(', ')})` : ''));
     }
   }
+  // Every timed run is meant to read its input from the page cache (run.sh,
+  // warm): a run that read from disk anyway is named, as its time is not
+  // conversion alone. The flat stage's 2 GB set is not warmed (it measures
+  // memory) and is left out.
+  const timed = rows.filter((r) => r.set !== 'flat' && r.disk_kib !== null);
+  const fromDisk = timed.filter((r) => r.disk_kib >= 1024);
+  if (timed.length) {
+    out.push(fromDisk.length
+      ? `input read from disk (should be none; MiB): ${fromDisk.map((r) => `${r.set} ${r.tool} t${r.threads} rep ${r.rep} ${fmt(r.disk_kib / 1024, 1)}`).join(', ')}`
+      : `input read from disk: none of the ${timed.length} timed runs read 1 MiB or more`);
+  }
+  diskReads = { runs: timed.length, from_disk: fromDisk.map(({ set, tool, threads, rep, disk_kib }) => ({ set, tool, threads, rep, disk_kib })) };
   if (machine) {
     out.push(`machine ceiling: two CPU-bound processes at once (sha256sum, ${machine.runs} runs) run at ${fmt(machine.ceiling, 2)}x ` +
       `the rate of one alone (fastest alone ${fmt(machine.alone_s, 2)} s; together ${machine.pairs.map((p) => p.map((x) => fmt(x, 2)).join('/')).join(', ')} s): ` +
@@ -360,6 +376,7 @@ const json = {
   stages: (env.BENCH_ONLY_STAGES || '').split(/\s+/).filter(Boolean),
   baseline,
   machine,
+  disk_reads: diskReads,
   results,
   ingest,
   latency: latency ? { ...latency, service: latencyService } : null,

@@ -42,8 +42,9 @@
 # read back with DuckDB (row count = input lines, every key a column, report
 # records = lines and no corrupt record) before its numbers count; any
 # failure there exits 1. Every run is timed with GNU time (%e wall seconds,
-# %M peak RSS KiB); ndpq and DuckDB runs alternate, and each repeat covers
-# every thread count.
+# %M peak RSS KiB, %I what it read from disk), its input read through the
+# page cache just before (warm); ndpq and DuckDB runs alternate, and each
+# repeat covers every thread count.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -101,10 +102,25 @@ export BENCH_LOAD_START=$LOAD1
 mkdir -p "$OUT"
 MEAS=$OUT/measurements.tsv
 VERIFY=$OUT/verify.txt
-printf 'set\ttool\tthreads\trep\tseconds\trss_kib\tout_bytes\n' > "$MEAS"
+printf 'set\ttool\tthreads\trep\tseconds\trss_kib\tout_bytes\tdisk_kib\n' > "$MEAS"
 : > "$VERIFY"
 # Results of this run only: a stage that does not run leaves nothing behind.
 rm -f "$OUT/results.json" "$OUT/results.txt" "$OUT/ingest.json" "$OUT/latency.json" "$OUT/latency-service.json"
+
+# warm FILES...: reads the input through the page cache before a timed run.
+# Both tools are meant to read it from memory, and reading it once per set
+# did not keep it there: this machine's kernel pages out memory that looks
+# idle for a minute (DAMON, "pageout"), page cache included. A set read once
+# and then idle while DuckDB ran, or while other sets ran (the pairs), came
+# back partly from disk: after 70 s idle, a 2-thread longstr job read 10 MB
+# from disk and took 0.57 s against 0.41. measure also records what each
+# run read from disk (GNU time's %I), and the report flags any run that did.
+warm() { cat "$@" > /dev/null; }
+# DuckDB's side loads node and the DuckDB library (170 MB), which page out
+# the same way; its runs get them warmed too, as its floor run had them.
+DUCK_CODE=("$(readlink -f "$(command -v node || echo /dev/null)")")
+while IFS= read -r -d '' f; do DUCK_CODE+=("$f"); done \
+  < <(find "$ROOT/tests/readers/node_modules/@duckdb" -type f -name '*.node' -print0 2>/dev/null)
 
 # measure SET TOOL THREADS REP OUTFILE CMD...: one timed run, appended to $MEAS.
 measure() {
@@ -112,7 +128,7 @@ measure() {
   local tf=$OUT/time.$$ so=$OUT/last-$tool.stdout se=$OUT/last-$tool.stderr
   [ -n "$outfile" ] && rm -rf "$outfile"
   local rc=0
-  "$TIME" -f '%e %M' -o "$tf" "$@" >"$so" 2>"$se" || rc=$?
+  "$TIME" -f '%e %M %I' -o "$tf" "$@" >"$so" 2>"$se" || rc=$?
   if [ "$rc" -ne 0 ]; then
     echo "bench: $tool failed (exit $rc) on $set, threads $thr:" >&2
     echo "  $*" | cut -c1-300 >&2
@@ -120,12 +136,12 @@ measure() {
     exit 1
   fi
   # GNU time may print "Command exited with non-zero status" first; take the last line.
-  local secs rss
-  read -r secs rss < <(tail -n 1 "$tf")
+  local secs rss ins
+  read -r secs rss ins < <(tail -n 1 "$tf")
   rm -f "$tf"
   local bytes=0
   [ -n "$outfile" ] && [ -f "$outfile" ] && bytes=$(stat -c %s "$outfile")
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$set" "$tool" "$thr" "$rep" "$secs" "$rss" "$bytes" >> "$MEAS"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$set" "$tool" "$thr" "$rep" "$secs" "$rss" "$bytes" "$((ins / 2))" >> "$MEAS"
   log "$(printf '%-8s %-8s threads=%s rep=%s  %6ss  %7s KiB  %s bytes' "$set" "$tool" "$thr" "$rep" "$secs" "$rss" "$bytes")"
 }
 
@@ -151,6 +167,7 @@ if want convert; then
   if has_tool duckdb; then
     node bench/duckdb.mjs baseline || die "cannot load DuckDB through node; run scripts/setup.sh"
     for ((r = 1; r <= REPEAT; r++)); do
+      warm "${DUCK_CODE[@]}"
       measure - baseline 0 "$r" "" node bench/duckdb.mjs baseline
     done
   fi
@@ -160,8 +177,6 @@ if want convert; then
     DATA=$DATA_ROOT/$set-$MB
     FILES=("$DATA"/*.ndjson)   # glob order is sorted: events-00, events-01, ...
     COLS=$DATA/duckdb-columns.json
-    # Warm the page cache so both tools read from memory.
-    cat "${FILES[@]}" > /dev/null
 
     SO=$OUT/out/$set
     mkdir -p "$SO"
@@ -179,6 +194,8 @@ if want convert; then
         if (( (r + ti) % 2 == 0 )); then order="ndpq duckdb"; else order="duckdb ndpq"; fi
         for tool in $order; do
           has_tool "$tool" || continue
+          warm "${FILES[@]}" "$NDPQ"
+          [ "$tool" = duckdb ] && warm "${DUCK_CODE[@]}"
           if [ "$tool" = ndpq ]; then
             measure "$set" ndpq "$thr" "$r" "$NOUT" \
               "$NDPQ" convert --threads "$thr" --compression snappy "${FILES[@]}" -o "$NOUT"
@@ -189,6 +206,7 @@ if want convert; then
           fi
         done
         if has_tool ndpq-none; then
+          warm "${FILES[@]}" "$NDPQ"
           measure "$set" ndpq-none "$thr" "$r" "$SO/ndpq-none-t$thr.parquet" \
             "$NDPQ" convert --threads "$thr" --compression none "${FILES[@]}" -o "$SO/ndpq-none-t$thr.parquet"
         fi
@@ -211,14 +229,15 @@ fi
 # time_pair SET TOOL THREADS REP FN: FN a and FN b run at once, each given
 # its side and the file for its timing; both rows appended to $MEAS.
 time_pair() {
-  local set=$1 tool=$2 thr=$3 rep=$4 fn=$5 tfa=$OUT/pair-a.$$ tfb=$OUT/pair-b.$$ pa tf secs rss
+  local set=$1 tool=$2 thr=$3 rep=$4 fn=$5 tfa=$OUT/pair-a.$$ tfb=$OUT/pair-b.$$ pa tf secs rss ins
+  warm "${PF[@]}" "$NDPQ"
   "$fn" a "$tfa" &
   pa=$!
   "$fn" b "$tfb" || die "$tool failed in a pair run ($set)"
   wait "$pa" || die "$tool failed in a pair run ($set)"
   for tf in "$tfa" "$tfb"; do
-    read -r secs rss < <(tail -n 1 "$tf")
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$set" "$tool" "$thr" "$rep" "$secs" "$rss" 0 >> "$MEAS"
+    read -r secs rss ins < <(tail -n 1 "$tf")
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$set" "$tool" "$thr" "$rep" "$secs" "$rss" 0 "$((ins / 2))" >> "$MEAS"
     rm -f "$tf"
   done
 }
@@ -228,10 +247,12 @@ time_pair() {
 # vCPUs are not two whole cores (SMT siblings, or a busy host), the pair
 # runs slower than one alone, and no program's 2-thread scaling can pass
 # their combined rate (report.mjs: "machine ceiling").
-sha_side() { "$TIME" -f '%e %M' -o "$2" sha256sum "${FILES[@]}" >/dev/null; }
+sha_side() { "$TIME" -f '%e %M %I' -o "$2" sha256sum "${PF[@]}" >/dev/null; }
 if want convert && [ -n "${FILES[0]:-}" ]; then
+  PF=("${FILES[@]}")
   for ((r = 1; r <= REPEAT; r++)); do
-    measure - cpu-alone 1 "$r" "" sha256sum "${FILES[@]}"
+    warm "${PF[@]}"
+    measure - cpu-alone 1 "$r" "" sha256sum "${PF[@]}"
     time_pair - cpu-pair 2 "$r" sha_side
   done
 fi
@@ -243,7 +264,7 @@ fi
 # beat two independent 1-thread jobs (report.mjs: "two 1-thread jobs").
 ndpq_side() {
   rm -f "$OUT/pair-$1.parquet"
-  "$TIME" -f '%e %M' -o "$2" "$NDPQ" convert --threads 1 --compression snappy "${PF[@]}" \
+  "$TIME" -f '%e %M %I' -o "$2" "$NDPQ" convert --threads 1 --compression snappy "${PF[@]}" \
     -o "$OUT/pair-$1.parquet" >/dev/null 2>"$OUT/last-pair-$1.stderr"
 }
 if want convert && has_tool ndpq; then
