@@ -116,11 +116,12 @@ rm -f "$OUT/results.json" "$OUT/results.txt" "$OUT/ingest.json" "$OUT/latency.js
 # from disk and took 0.57 s against 0.41. measure also records what each
 # run read from disk (GNU time's %I), and the report flags any run that did.
 warm() { cat "$@" > /dev/null; }
-# DuckDB's side loads node and the DuckDB library (170 MB), which page out
-# the same way; its runs get them warmed too, as its floor run had them.
-DUCK_CODE=("$(readlink -f "$(command -v node || echo /dev/null)")")
+# DuckDB's side loads node, the DuckDB library and its JavaScript (170 MB),
+# which page out the same way; its runs get them warmed too, as its floor
+# run had them.
+DUCK_CODE=("$(readlink -f "$(command -v node || echo /dev/null)")" "$ROOT/bench/duckdb.mjs")
 while IFS= read -r -d '' f; do DUCK_CODE+=("$f"); done \
-  < <(find "$ROOT/tests/readers/node_modules/@duckdb" -type f -name '*.node' -print0 2>/dev/null)
+  < <(find "$ROOT/tests/readers/node_modules/@duckdb" -type f -print0 2>/dev/null)
 
 # measure SET TOOL THREADS REP OUTFILE CMD...: one timed run, appended to $MEAS.
 measure() {
