@@ -353,36 +353,34 @@ function claimOrder(sb) {
     .flatMap(b => manifestUris(byKey.get(`manifests/${b.date_prefix}/${b.batch_id}.json`).body))
 }
 
-test('batching: claims read pending files a transaction at a time; a window that runs short is committed and read again', async t => {
-  // 10,500 files of a past date, 300 a batch: a claim transaction reads
-  // 10,000 at once, so after 33 batches 100 are left in its window, fewer
-  // than a batch; those 33 commit, and the next transaction reads on.
-  const sb = sandbox(t, { env: { MAX_FILES_PER_MANIFEST: '300' } })
-  const objs = putMany(sb, PAST, 10500)
-  assertSummary(await sb.ingest([s3Event(objs)]), 0, { processed: 10500, manifests: 35 })
-  assert.deepEqual(new Set(reasons(sb).map(r => `${r[1]} ${r[2]}`)), new Set(['300 full']))
+/** n files of a past date ingested at once with env's batch limits: every
+ * batch closes for `reason`, nothing stays pending, and the manifests list
+ * every file once, oldest first, in batch order. */
+async function claimsAll(t, env, n, { bytes, manifests, reason }) {
+  const sb = sandbox(t, { env })
+  const objs = putMany(sb, PAST, n, bytes ? { bytes } : undefined)
+  assertSummary(await sb.ingest([s3Event(objs)]), 0, { processed: n, manifests })
+  assert.deepEqual(new Set(reasons(sb).map(r => `${r[1]} ${r[2]}`)), new Set([reason]))
   assert.equal(count(sb, 'pending'), 0)
-  // Oldest first, none skipped or twice, across the window's end.
   assert.deepEqual(claimOrder(sb), objs.map(o => fileUri(o.path)))
+}
+
+test('batching: claims read pending files a transaction at a time; a window that runs short is committed and read again', async t => {
+  // 10,500 files, 300 a batch: a claim transaction reads 10,000 at once, so
+  // after 33 batches 100 are left in its window, fewer than a batch; those
+  // 33 commit, and the next transaction reads on.
+  await claimsAll(t, { MAX_FILES_PER_MANIFEST: '300' }, 10500, { manifests: 35, reason: '300 full' })
 })
 
 test('batching: more batches than one transaction takes (MAX_BATCH_BYTES) all come out, in order', async t => {
   // 40-byte files, a batch closed once it reaches 100 bytes: 3 files a
   // batch, 100 batches, more than the 64 a claim transaction makes.
-  const sb = sandbox(t, { env: { MAX_FILES_PER_MANIFEST: '10', MAX_BATCH_BYTES: '100' } })
-  const objs = putMany(sb, PAST, 300, { bytes: 40 })
-  assertSummary(await sb.ingest([s3Event(objs)]), 0, { processed: 300, manifests: 100 })
-  assert.deepEqual(new Set(reasons(sb).map(r => `${r[1]} ${r[2]}`)), new Set(['3 bytes']))
-  assert.deepEqual(claimOrder(sb), objs.map(o => fileUri(o.path)))
+  await claimsAll(t, { MAX_FILES_PER_MANIFEST: '10', MAX_BATCH_BYTES: '100' }, 300,
+    { bytes: 40, manifests: 100, reason: '3 bytes' })
 })
 
 test('batching: a transaction that claims exactly its 64 batches reads on and finds nothing left (an empty read)', async t => {
   // 128 files at 2 a batch: 64 batches fill the first claim transaction,
   // which commits; the next one reads the pending files and gets none.
-  const sb = sandbox(t, { env: { MAX_FILES_PER_MANIFEST: '2' } })
-  const objs = putMany(sb, PAST, 128)
-  assertSummary(await sb.ingest([s3Event(objs)]), 0, { processed: 128, manifests: 64 })
-  assert.deepEqual(new Set(reasons(sb).map(r => `${r[1]} ${r[2]}`)), new Set(['2 full']))
-  assert.equal(count(sb, 'pending'), 0)
-  assert.deepEqual(claimOrder(sb), objs.map(o => fileUri(o.path)))
+  await claimsAll(t, { MAX_FILES_PER_MANIFEST: '2' }, 128, { manifests: 64, reason: '2 full' })
 })
