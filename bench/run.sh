@@ -107,8 +107,10 @@ printf 'set\ttool\tthreads\trep\tseconds\trss_kib\tout_bytes\tdisk_kib\n' > "$ME
 # Results of this run only: a stage that does not run leaves nothing behind.
 rm -f "$OUT/results.json" "$OUT/results.txt" "$OUT/ingest.json" "$OUT/latency.json" "$OUT/latency-service.json"
 
-# warm FILES...: reads the input through the page cache before a timed run.
-# Both tools are meant to read it from memory, and reading it once per set
+# warm FILES...: reads files through the page cache. measure and time_pair
+# warm the stage's input, WARM (set by each stage; empty: none), before every
+# timed run, and DuckDB's code before each DuckDB run.
+# Both tools are meant to read their input from memory, and reading it once per set
 # did not keep it there: this machine's kernel pages out memory that looks
 # idle for a minute (DAMON, "pageout"), page cache included. A set read once
 # and then idle while DuckDB ran, or while other sets ran (the pairs), came
@@ -122,12 +124,15 @@ warm() { cat "$@" > /dev/null; }
 DUCK_CODE=("$(readlink -f "$(command -v node || echo /dev/null)")" "$ROOT/bench/duckdb.mjs")
 while IFS= read -r -d '' f; do DUCK_CODE+=("$f"); done \
   < <(find "$ROOT/tests/readers/node_modules/@duckdb" -type f -print0 2>/dev/null)
+WARM=()
 
 # measure SET TOOL THREADS REP OUTFILE CMD...: one timed run, appended to $MEAS.
 measure() {
   local set=$1 tool=$2 thr=$3 rep=$4 outfile=$5; shift 5
   local tf=$OUT/time.$$ so=$OUT/last-$tool.stdout se=$OUT/last-$tool.stderr
   [ -n "$outfile" ] && rm -rf "$outfile"
+  ((${#WARM[@]})) && warm "${WARM[@]}"
+  case $tool in duckdb | baseline) warm "${DUCK_CODE[@]}" ;; esac
   local rc=0
   "$TIME" -f '%e %M %I' -o "$tf" "$@" >"$so" 2>"$se" || rc=$?
   if [ "$rc" -ne 0 ]; then
@@ -168,7 +173,6 @@ if want convert; then
   if has_tool duckdb; then
     node bench/duckdb.mjs baseline || die "cannot load DuckDB through node; run scripts/setup.sh"
     for ((r = 1; r <= REPEAT; r++)); do
-      warm "${DUCK_CODE[@]}"
       measure - baseline 0 "$r" "" node bench/duckdb.mjs baseline
     done
   fi
@@ -178,6 +182,7 @@ if want convert; then
     DATA=$DATA_ROOT/$set-$MB
     FILES=("$DATA"/*.ndjson)   # glob order is sorted: events-00, events-01, ...
     COLS=$DATA/duckdb-columns.json
+    WARM=("${FILES[@]}" "$NDPQ")
 
     SO=$OUT/out/$set
     mkdir -p "$SO"
@@ -195,8 +200,6 @@ if want convert; then
         if (( (r + ti) % 2 == 0 )); then order="ndpq duckdb"; else order="duckdb ndpq"; fi
         for tool in $order; do
           has_tool "$tool" || continue
-          warm "${FILES[@]}" "$NDPQ"
-          [ "$tool" = duckdb ] && warm "${DUCK_CODE[@]}"
           if [ "$tool" = ndpq ]; then
             measure "$set" ndpq "$thr" "$r" "$NOUT" \
               "$NDPQ" convert --threads "$thr" --compression snappy "${FILES[@]}" -o "$NOUT"
@@ -207,7 +210,6 @@ if want convert; then
           fi
         done
         if has_tool ndpq-none; then
-          warm "${FILES[@]}" "$NDPQ"
           measure "$set" ndpq-none "$thr" "$r" "$SO/ndpq-none-t$thr.parquet" \
             "$NDPQ" convert --threads "$thr" --compression none "${FILES[@]}" -o "$SO/ndpq-none-t$thr.parquet"
         fi
@@ -231,7 +233,7 @@ fi
 # its side and the file for its timing; both rows appended to $MEAS.
 time_pair() {
   local set=$1 tool=$2 thr=$3 rep=$4 fn=$5 tfa=$OUT/pair-a.$$ tfb=$OUT/pair-b.$$ pa tf secs rss ins
-  warm "${PF[@]}" "$NDPQ"
+  ((${#WARM[@]})) && warm "${WARM[@]}"
   "$fn" a "$tfa" &
   pa=$!
   "$fn" b "$tfb" || die "$tool failed in a pair run ($set)"
@@ -251,8 +253,8 @@ time_pair() {
 sha_side() { "$TIME" -f '%e %M %I' -o "$2" sha256sum "${PF[@]}" >/dev/null; }
 if want convert && [ -n "${FILES[0]:-}" ]; then
   PF=("${FILES[@]}")
+  WARM=("${PF[@]}")
   for ((r = 1; r <= REPEAT; r++)); do
-    warm "${PF[@]}"
     measure - cpu-alone 1 "$r" "" sha256sum "${PF[@]}"
     time_pair - cpu-pair 2 "$r" sha_side
   done
@@ -271,6 +273,7 @@ ndpq_side() {
 if want convert && has_tool ndpq; then
   for set in $SETS; do
     PF=("$DATA_ROOT/$set-$MB"/*.ndjson)
+    WARM=("${PF[@]}" "$NDPQ")
     for ((r = 1; r <= REPEAT; r++)); do time_pair "$set" ndpq-pair 1 "$r" ndpq_side; done
     rm -f "$OUT/pair-a.parquet" "$OUT/pair-b.parquet"
   done
@@ -287,6 +290,9 @@ fi
 # (row count = input lines, every key a column) before its number counts.
 # Rows go to measurements.tsv as set "flat", tools small and large.
 if want flat; then
+  # Not warmed: this stage measures memory, and the 2 GB batch would be read
+  # from disk before every run.
+  WARM=()
   ensure_set events "$MB"
   SMALL=$DATA_ROOT/events-$MB
   LARGE=$DATA_ROOT/events-$MB-x10
