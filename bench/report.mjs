@@ -21,10 +21,11 @@ const env = process.env;
 const MB = env.BENCH_MB || '200';
 
 const rows = fs.readFileSync(measPath, 'utf8').trim().split('\n').slice(1).filter(Boolean).map((l) => {
-  const [set, tool, threads, rep, seconds, rss, bytes, disk] = l.split('\t');
+  const [set, tool, threads, rep, seconds, rss, bytes, disk, user, sys] = l.split('\t');
+  const num = (x) => (x === undefined || x === '' ? null : Number(x));
   return {
     set, tool, threads: Number(threads), rep: Number(rep), seconds: Number(seconds), rss_kib: Number(rss), out_bytes: Number(bytes),
-    disk_kib: disk === undefined || disk === '' ? null : Number(disk),
+    disk_kib: num(disk), user_s: num(user), sys_s: num(sys),
   };
 });
 
@@ -75,10 +76,18 @@ function pairCeiling(set) {
   return per.length ? { runs: per.length, ceiling: median(per), each: per } : null;
 }
 
+// CPU seconds of a set of runs, medians of each run's user + system time
+// and of its system time alone (null where GNU time gave none).
+function cpuOf(rs) {
+  const c = rs.filter((r) => r.user_s !== null && r.sys_s !== null);
+  return c.length ? { cpu_s_median: median(c.map((r) => r.user_s + r.sys_s)), sys_s_median: median(c.map((r) => r.sys_s)) } : {};
+}
+
 const base = rows.filter((r) => r.tool === 'baseline');
 const baseline = base.length ? {
   seconds_median: median(base.map((r) => r.seconds)),
   rss_kib_median: median(base.map((r) => r.rss_kib)),
+  ...cpuOf(base),
   seconds_all: base.map((r) => r.seconds),
   rss_kib_all: base.map((r) => r.rss_kib),
 } : null;
@@ -97,12 +106,17 @@ function summarize(set, tool, threads, bytesIn) {
     mb_per_s: bytesIn / 1e6 / Math.max(secs, 0.01),
     rss_mib: rss / 1024,
     out_bytes: rs[rs.length - 1].out_bytes,
+    ...cpuOf(rs),
   };
   if (tool === 'duckdb' && baseline) {
     const adjSecs = Math.max(secs - baseline.seconds_median, 0.01);
     s.seconds_minus_baseline = adjSecs;
     s.mb_per_s_minus_baseline = bytesIn / 1e6 / adjSecs;
     s.rss_mib_minus_baseline = Math.max(rss - baseline.rss_kib_median, 1) / 1024;
+    if (s.cpu_s_median != null && baseline.cpu_s_median != null) {
+      s.cpu_s_minus_baseline = Math.max(s.cpu_s_median - baseline.cpu_s_median, 0.01);
+      s.sys_s_minus_baseline = Math.max(s.sys_s_median - baseline.sys_s_median, 0);
+    }
   }
   return s;
 }
@@ -140,6 +154,11 @@ for (const set of sets) {
         rss: ratio(n.rss_mib, dFairRss),                   // ndpq / DuckDB (minus node + DuckDB floor)
         rss_raw: ratio(n.rss_mib, d.rss_mib),
         size: ratio(n.out_bytes, d.out_bytes),             // ndpq file / DuckDB file
+        // CPU seconds, DuckDB's over ndpq's (DuckDB minus the floor's): not a
+        // target, but it tells the code's speed from the machine's. DuckDB's
+        // system time is mostly zeroing the memory it faults in, whose cost
+        // on this VM changes from run to run and day to day.
+        cpu: ratio(d.cpu_s_minus_baseline ?? d.cpu_s_median, n.cpu_s_median),
       };
     }
     perThreads.push(entry);
@@ -233,6 +252,18 @@ if (results.length) {
         out.push(`  ${r.set} t${e.threads}: ${fmt(k.codec_seconds, 2)} s of ${fmt(e.ndpq.seconds_median, 2)} s (${fmt(100 * k.codec_share, 0)}%);` +
           ` without compression ${fmt(k.none_mb_per_s)} MB/s` +
           (k.ceiling_vs_duckdb ? `; with snappy, ndpq cannot pass ${fmt(k.ceiling_vs_duckdb, 1)}x DuckDB even if all else took no time` : ''));
+      }
+    }
+  }
+  if (results.some((r) => r.threads.some((e) => e.ratios?.cpu))) {
+    out.push('CPU seconds (user + system, medians; DuckDB minus the floor\'s), not a target: the speed ratio is wall time, and ' +
+      'DuckDB\'s system time, mostly zeroing the memory it faults in, costs more or less on this VM from one run to the next:');
+    for (const r of results) {
+      for (const e of r.threads) {
+        const n = e.ndpq, d = e.duckdb;
+        if (!e.ratios?.cpu) continue;
+        out.push(`  ${r.set} t${e.threads}: ndpq ${fmt(n.cpu_s_median, 2)} s (system ${fmt(n.sys_s_median, 2)}), ` +
+          `DuckDB ${fmt(d.cpu_s_minus_baseline, 2)} s (system ${fmt(d.sys_s_minus_baseline, 2)}); DuckDB/ndpq CPU ${fmt(e.ratios.cpu, 2)}x`);
       }
     }
   }
@@ -359,7 +390,7 @@ try {
 } catch { /* not fatal */ }
 const json = {
   generated_at: new Date().toISOString(),
-  units: { mb: '10^6 bytes of NDJSON input', mib: '2^20 bytes', rss: 'peak RSS from GNU time %M', seconds: 'wall, GNU time %e' },
+  units: { mb: '10^6 bytes of NDJSON input', mib: '2^20 bytes', rss: 'peak RSS from GNU time %M', seconds: 'wall, GNU time %e', cpu_s: 'user + system CPU, GNU time %U + %S' },
   machine: { cores: os.cpus().length, load_at_start: env.BENCH_LOAD_START ? Number(env.BENCH_LOAD_START) : null, load_at_end: os.loadavg()[0], mem_gib: r2(os.totalmem() / 2 ** 30, 1), cpu: os.cpus()[0]?.model ?? null, kernel: os.release() },
   params: {
     mb: Number(MB), sets: (env.BENCH_SETS || '').split(/\s+/).filter(Boolean), repeat: Number(env.BENCH_REPEAT || 0),

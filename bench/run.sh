@@ -42,9 +42,9 @@
 # read back with DuckDB (row count = input lines, every key a column, report
 # records = lines and no corrupt record) before its numbers count; any
 # failure there exits 1. Every run is timed with GNU time (%e wall seconds,
-# %M peak RSS KiB, %I what it read from disk), its input read through the
-# page cache just before (warm); ndpq and DuckDB runs alternate, and each
-# repeat covers every thread count.
+# %M peak RSS KiB, %I what it read from disk, %U %S user and system CPU
+# seconds), its input read through the page cache just before (warm); ndpq
+# and DuckDB runs alternate, and each repeat covers every thread count.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -60,6 +60,8 @@ NDPQ=${NDPQ:-$ROOT/build/ndpq}
 DATA_ROOT=$ROOT/build/bench-data
 OUT=$ROOT/build/bench
 TIME=/usr/bin/time
+# Wall s, peak RSS KiB, 512-byte blocks read from disk, user and system CPU s.
+TIME_FMT='%e %M %I %U %S'
 
 ONLY=${BENCH_ONLY:-convert ingest latency flat}
 ONLY=${ONLY//,/ }
@@ -102,7 +104,7 @@ export BENCH_LOAD_START=$LOAD1
 mkdir -p "$OUT"
 MEAS=$OUT/measurements.tsv
 VERIFY=$OUT/verify.txt
-printf 'set\ttool\tthreads\trep\tseconds\trss_kib\tout_bytes\tdisk_kib\n' > "$MEAS"
+printf 'set\ttool\tthreads\trep\tseconds\trss_kib\tout_bytes\tdisk_kib\tuser_s\tsys_s\n' > "$MEAS"
 : > "$VERIFY"
 # Results of this run only: a stage that does not run leaves nothing behind.
 rm -f "$OUT/results.json" "$OUT/results.txt" "$OUT/ingest.json" "$OUT/latency.json" "$OUT/latency-service.json"
@@ -127,6 +129,17 @@ while IFS= read -r -d '' f; do DUCK_CODE+=("$f"); done \
 WARM=()
 
 # measure SET TOOL THREADS REP OUTFILE CMD...: one timed run, appended to $MEAS.
+# meas_row TIMEFILE SET TOOL THREADS REP BYTES: appends the run's row to
+# $MEAS from GNU time's file (its last line: time may print "Command exited
+# with non-zero status" first), removes the file, prints "seconds rss_kib".
+meas_row() {
+  local secs rss ins user sys
+  read -r secs rss ins user sys < <(tail -n 1 "$1")
+  rm -f "$1"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$2" "$3" "$4" "$5" "$secs" "$rss" "$6" "$((ins / 2))" "$user" "$sys" >> "$MEAS"
+  echo "$secs $rss"
+}
+
 measure() {
   local set=$1 tool=$2 thr=$3 rep=$4 outfile=$5; shift 5
   local tf=$OUT/time.$$ so=$OUT/last-$tool.stdout se=$OUT/last-$tool.stderr
@@ -134,20 +147,17 @@ measure() {
   ((${#WARM[@]})) && warm "${WARM[@]}"
   case $tool in duckdb | baseline) warm "${DUCK_CODE[@]}" ;; esac
   local rc=0
-  "$TIME" -f '%e %M %I' -o "$tf" "$@" >"$so" 2>"$se" || rc=$?
+  "$TIME" -f "$TIME_FMT" -o "$tf" "$@" >"$so" 2>"$se" || rc=$?
   if [ "$rc" -ne 0 ]; then
     echo "bench: $tool failed (exit $rc) on $set, threads $thr:" >&2
     echo "  $*" | cut -c1-300 >&2
     tail -n 20 "$se" >&2
     exit 1
   fi
-  # GNU time may print "Command exited with non-zero status" first; take the last line.
-  local secs rss ins
-  read -r secs rss ins < <(tail -n 1 "$tf")
-  rm -f "$tf"
   local bytes=0
   [ -n "$outfile" ] && [ -f "$outfile" ] && bytes=$(stat -c %s "$outfile")
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$set" "$tool" "$thr" "$rep" "$secs" "$rss" "$bytes" "$((ins / 2))" >> "$MEAS"
+  local secs rss
+  read -r secs rss < <(meas_row "$tf" "$set" "$tool" "$thr" "$rep" "$bytes")
   log "$(printf '%-8s %-8s threads=%s rep=%s  %6ss  %7s KiB  %s bytes' "$set" "$tool" "$thr" "$rep" "$secs" "$rss" "$bytes")"
 }
 
@@ -232,17 +242,13 @@ fi
 # time_pair SET TOOL THREADS REP FN: FN a and FN b run at once, each given
 # its side and the file for its timing; both rows appended to $MEAS.
 time_pair() {
-  local set=$1 tool=$2 thr=$3 rep=$4 fn=$5 tfa=$OUT/pair-a.$$ tfb=$OUT/pair-b.$$ pa tf secs rss ins
+  local set=$1 tool=$2 thr=$3 rep=$4 fn=$5 tfa=$OUT/pair-a.$$ tfb=$OUT/pair-b.$$ pa tf
   ((${#WARM[@]})) && warm "${WARM[@]}"
   "$fn" a "$tfa" &
   pa=$!
   "$fn" b "$tfb" || die "$tool failed in a pair run ($set)"
   wait "$pa" || die "$tool failed in a pair run ($set)"
-  for tf in "$tfa" "$tfb"; do
-    read -r secs rss ins < <(tail -n 1 "$tf")
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$set" "$tool" "$thr" "$rep" "$secs" "$rss" 0 "$((ins / 2))" >> "$MEAS"
-    rm -f "$tf"
-  done
+  for tf in "$tfa" "$tfb"; do meas_row "$tf" "$set" "$tool" "$thr" "$rep" 0 >/dev/null; done
 }
 
 # What 2 threads can give here at all: sha256sum over the last set's input
@@ -250,7 +256,7 @@ time_pair() {
 # vCPUs are not two whole cores (SMT siblings, or a busy host), the pair
 # runs slower than one alone, and no program's 2-thread scaling can pass
 # their combined rate (report.mjs: "machine ceiling").
-sha_side() { "$TIME" -f '%e %M %I' -o "$2" sha256sum "${PF[@]}" >/dev/null; }
+sha_side() { "$TIME" -f "$TIME_FMT" -o "$2" sha256sum "${PF[@]}" >/dev/null; }
 if want convert && [ -n "${FILES[0]:-}" ]; then
   PF=("${FILES[@]}")
   WARM=("${PF[@]}")
@@ -267,7 +273,7 @@ fi
 # beat two independent 1-thread jobs (report.mjs: "two 1-thread jobs").
 ndpq_side() {
   rm -f "$OUT/pair-$1.parquet"
-  "$TIME" -f '%e %M %I' -o "$2" "$NDPQ" convert --threads 1 --compression snappy "${PF[@]}" \
+  "$TIME" -f "$TIME_FMT" -o "$2" "$NDPQ" convert --threads 1 --compression snappy "${PF[@]}" \
     -o "$OUT/pair-$1.parquet" >/dev/null 2>"$OUT/last-pair-$1.stderr"
 }
 if want convert && has_tool ndpq; then
