@@ -128,7 +128,6 @@ while IFS= read -r -d '' f; do DUCK_CODE+=("$f"); done \
   < <(find "$ROOT/tests/readers/node_modules/@duckdb" -type f -print0 2>/dev/null)
 WARM=()
 
-# measure SET TOOL THREADS REP OUTFILE CMD...: one timed run, appended to $MEAS.
 # meas_row TIMEFILE SET TOOL THREADS REP BYTES: appends the run's row to
 # $MEAS from GNU time's file (its last line: time may print "Command exited
 # with non-zero status" first), removes the file, prints "seconds rss_kib".
@@ -140,6 +139,7 @@ meas_row() {
   echo "$secs $rss"
 }
 
+# measure SET TOOL THREADS REP OUTFILE CMD...: one timed run, appended to $MEAS.
 measure() {
   local set=$1 tool=$2 thr=$3 rep=$4 outfile=$5; shift 5
   local tf=$OUT/time.$$ so=$OUT/last-$tool.stdout se=$OUT/last-$tool.stderr
