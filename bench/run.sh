@@ -296,9 +296,6 @@ fi
 # (row count = input lines, every key a column) before its number counts.
 # Rows go to measurements.tsv as set "flat", tools small and large.
 if want flat; then
-  # Not warmed: this stage measures memory, and the 2 GB batch would be read
-  # from disk before every run.
-  WARM=()
   ensure_set events "$MB"
   SMALL=$DATA_ROOT/events-$MB
   LARGE=$DATA_ROOT/events-$MB-x10
@@ -325,7 +322,7 @@ if want flat; then
       for tool in small large; do
         D=$SMALL
         [ "$tool" = large ] && D=$LARGE
-        cat "$D"/*.ndjson > /dev/null   # from the page cache, as in the convert stage
+        WARM=("$D"/*.ndjson)   # from the page cache, as in the convert stage
         measure flat "$tool" "$thr" "$r" "$FO/$tool" \
           "$NDPQ" convert --threads "$thr" "$D"/*.ndjson -o "$FO/$tool"
         if (( r == 1 )); then
