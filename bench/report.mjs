@@ -76,11 +76,15 @@ function pairCeiling(set) {
   return per.length ? { runs: per.length, ceiling: median(per), each: per } : null;
 }
 
-// CPU seconds of a set of runs, medians of each run's user + system time
-// and of its system time alone (null where GNU time gave none).
+// CPU seconds of a set of runs: medians of each run's user + system time,
+// of its user time and of its system time (none where GNU time gave none).
 function cpuOf(rs) {
   const c = rs.filter((r) => r.user_s !== null && r.sys_s !== null);
-  return c.length ? { cpu_s_median: median(c.map((r) => r.user_s + r.sys_s)), sys_s_median: median(c.map((r) => r.sys_s)) } : {};
+  return c.length ? {
+    cpu_s_median: median(c.map((r) => r.user_s + r.sys_s)),
+    user_s_median: median(c.map((r) => r.user_s)),
+    sys_s_median: median(c.map((r) => r.sys_s)),
+  } : {};
 }
 
 const base = rows.filter((r) => r.tool === 'baseline');
@@ -115,6 +119,7 @@ function summarize(set, tool, threads, bytesIn) {
     s.rss_mib_minus_baseline = Math.max(rss - baseline.rss_kib_median, 1) / 1024;
     if (s.cpu_s_median != null && baseline.cpu_s_median != null) {
       s.cpu_s_minus_baseline = Math.max(s.cpu_s_median - baseline.cpu_s_median, 0.01);
+      s.user_s_minus_baseline = Math.max(s.user_s_median - baseline.user_s_median, 0.01);
       s.sys_s_minus_baseline = Math.max(s.sys_s_median - baseline.sys_s_median, 0);
     }
   }
@@ -154,11 +159,12 @@ for (const set of sets) {
         rss: ratio(n.rss_mib, dFairRss),                   // ndpq / DuckDB (minus node + DuckDB floor)
         rss_raw: ratio(n.rss_mib, d.rss_mib),
         size: ratio(n.out_bytes, d.out_bytes),             // ndpq file / DuckDB file
-        // CPU seconds, DuckDB's over ndpq's (DuckDB minus the floor's): not a
-        // target, but it tells the code's speed from the machine's. DuckDB's
+        // CPU seconds, DuckDB's over ndpq's (DuckDB minus the floor's): not
+        // targets, but they tell the code's speed from the machine's. DuckDB's
         // system time is mostly zeroing the memory it faults in, whose cost
-        // on this VM changes from run to run and day to day.
+        // on this VM changes from run to run; user time is the code's.
         cpu: ratio(d.cpu_s_minus_baseline ?? d.cpu_s_median, n.cpu_s_median),
+        user_cpu: ratio(d.user_s_minus_baseline ?? d.user_s_median, n.user_s_median),
       };
     }
     perThreads.push(entry);
@@ -256,14 +262,15 @@ if (results.length) {
     }
   }
   if (results.some((r) => r.threads.some((e) => e.ratios?.cpu))) {
-    out.push('CPU seconds (user + system, medians; DuckDB minus the floor\'s), not a target: the speed ratio is wall time, and ' +
-      'DuckDB\'s system time, mostly zeroing the memory it faults in, costs more or less on this VM from one run to the next:');
+    out.push('CPU seconds (medians; DuckDB minus the floor\'s), not a target: the speed ratio is wall time. DuckDB\'s system time, ' +
+      'mostly zeroing the memory it faults in, costs more or less on this VM from one run to the next; user time is the code\'s own:');
     for (const r of results) {
       for (const e of r.threads) {
         const n = e.ndpq, d = e.duckdb;
         if (!e.ratios?.cpu) continue;
-        out.push(`  ${r.set} t${e.threads}: ndpq ${fmt(n.cpu_s_median, 2)} s (system ${fmt(n.sys_s_median, 2)}), ` +
-          `DuckDB ${fmt(d.cpu_s_minus_baseline, 2)} s (system ${fmt(d.sys_s_minus_baseline, 2)}); DuckDB/ndpq CPU ${fmt(e.ratios.cpu, 2)}x`);
+        out.push(`  ${r.set} t${e.threads}: ndpq ${fmt(n.cpu_s_median, 2)} s (user ${fmt(n.user_s_median, 2)}), ` +
+          `DuckDB ${fmt(d.cpu_s_minus_baseline ?? d.cpu_s_median, 2)} s (user ${fmt(d.user_s_minus_baseline ?? d.user_s_median, 2)}); ` +
+          `DuckDB/ndpq CPU ${fmt(e.ratios.cpu, 2)}x, user ${fmt(e.ratios.user_cpu, 2)}x`);
       }
     }
   }
@@ -275,8 +282,8 @@ if (results.length) {
   }
   // Every timed run is meant to read its input from the page cache (run.sh,
   // warm): a run that read from disk anyway is named, as its time is not
-  // conversion alone. The flat stage's 2 GB set is not warmed (it measures
-  // memory) and is left out.
+  // conversion alone. The flat stage is left out: it measures memory, and
+  // none of its times is compared.
   const timed = rows.filter((r) => r.set !== 'flat' && r.disk_kib !== null);
   const fromDisk = timed.filter((r) => r.disk_kib >= 1024);
   if (timed.length) {
@@ -390,7 +397,7 @@ try {
 } catch { /* not fatal */ }
 const json = {
   generated_at: new Date().toISOString(),
-  units: { mb: '10^6 bytes of NDJSON input', mib: '2^20 bytes', rss: 'peak RSS from GNU time %M', seconds: 'wall, GNU time %e', cpu_s: 'user + system CPU, GNU time %U + %S' },
+  units: { mb: '10^6 bytes of NDJSON input', mib: '2^20 bytes', rss: 'peak RSS from GNU time %M', seconds: 'wall, GNU time %e', cpu_s: 'user + system CPU, GNU time %U + %S', user_s: 'GNU time %U', sys_s: 'GNU time %S' },
   machine: { cores: os.cpus().length, load_at_start: env.BENCH_LOAD_START ? Number(env.BENCH_LOAD_START) : null, load_at_end: os.loadavg()[0], mem_gib: r2(os.totalmem() / 2 ** 30, 1), cpu: os.cpus()[0]?.model ?? null, kernel: os.release() },
   params: {
     mb: Number(MB), sets: (env.BENCH_SETS || '').split(/\s+/).filter(Boolean), repeat: Number(env.BENCH_REPEAT || 0),
