@@ -136,7 +136,21 @@ for (const set of sets) {
     const n = summarize(set, 'ndpq', t, meta.bytes);
     const d = summarize(set, 'duckdb', t, meta.bytes);
     const none = summarize(set, 'ndpq-none', t, meta.bytes);
-    const entry = { threads: t, ndpq: n, duckdb: d, ratios: null, codec: null };
+    const mem = summarize(set, 'ndpq-tmpfs', t, meta.bytes);
+    const entry = { threads: t, ndpq: n, duckdb: d, ratios: null, codec: null, device: null };
+    if (n && mem) {
+      // The same job with its file on tmpfs: the difference is writing the
+      // file to the device and syncing it, which DuckDB's job does not wait for.
+      const devS = Math.max(n.seconds_median - mem.seconds_median, 0);
+      const duckS = d ? (d.seconds_minus_baseline ?? d.seconds_median) : null;
+      entry.device = {
+        tmpfs_seconds: mem.seconds_median,
+        tmpfs_mb_per_s: mem.mb_per_s,
+        device_seconds: devS,
+        device_share: n.seconds_median > 0 ? devS / n.seconds_median : null,
+        tmpfs_vs_duckdb: duckS && mem.seconds_median > 0 ? duckS / mem.seconds_median : null,
+      };
+    }
     if (n && none) {
       // The same job without compression: the difference is the codec's time.
       const codecS = Math.max(n.seconds_median - none.seconds_median, 0);
@@ -258,6 +272,18 @@ if (results.length) {
         out.push(`  ${r.set} t${e.threads}: ${fmt(k.codec_seconds, 2)} s of ${fmt(e.ndpq.seconds_median, 2)} s (${fmt(100 * k.codec_share, 0)}%);` +
           ` without compression ${fmt(k.none_mb_per_s)} MB/s` +
           (k.ceiling_vs_duckdb ? `; with snappy, ndpq cannot pass ${fmt(k.ceiling_vs_duckdb, 1)}x DuckDB even if all else took no time` : ''));
+      }
+    }
+  }
+  if (results.some((r) => r.threads.some((e) => e.device))) {
+    out.push('the device\'s share of ndpq\'s time (ndpq run again with its file on tmpfs, where nothing reaches a device and fsync ' +
+      'returns at once; the difference is writing the file and syncing it, which DuckDB does not wait for), not a target:');
+    for (const r of results) {
+      for (const e of r.threads) {
+        const k = e.device;
+        if (!k) continue;
+        out.push(`  ${r.set} t${e.threads}: ${fmt(k.device_seconds, 2)} s of ${fmt(e.ndpq.seconds_median, 2)} s (${fmt(100 * k.device_share, 0)}%);` +
+          ` on tmpfs ${fmt(k.tmpfs_mb_per_s)} MB/s` + (k.tmpfs_vs_duckdb ? `, ${fmt(k.tmpfs_vs_duckdb, 2)}x DuckDB` : ''));
       }
     }
   }

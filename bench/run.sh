@@ -13,9 +13,12 @@
 #   BENCH_SETS=events     data sets: any of "events wide longstr"
 #   BENCH_REPEAT=5        runs per (tool, data set, threads); the median is reported
 #   BENCH_THREADS="1 2"   thread counts
-#   BENCH_TOOLS="ndpq duckdb ndpq-none"  leave one out to measure only the others;
-#                         ndpq-none is ndpq with --compression none, which shows
-#                         how much of ndpq's time is the snappy library's
+#   BENCH_TOOLS="ndpq duckdb ndpq-none ndpq-tmpfs"  leave one out to measure only
+#                         the others; ndpq-none is ndpq with --compression none, which
+#                         shows how much of ndpq's time is the snappy library's;
+#                         ndpq-tmpfs is ndpq with its file on tmpfs, which shows how
+#                         much is putting the file on the device (writes, fsync)
+#   BENCH_TMPFS=/dev/shm  where ndpq-tmpfs writes (must be a tmpfs; else it is skipped)
 #   BENCH_DUCKDB_COLUMNS=given  "given": DuckDB gets the column list from an
 #                         untimed describe pass (the kindest set-up for DuckDB);
 #                         "discover": the describe pass is part of DuckDB's time
@@ -54,7 +57,7 @@ MB=${BENCH_MB:-200}
 SETS=${BENCH_SETS:-events wide longstr}
 REPEAT=${BENCH_REPEAT:-5}
 THREADS=${BENCH_THREADS:-1 2}
-TOOLS=${BENCH_TOOLS:-ndpq duckdb ndpq-none}
+TOOLS=${BENCH_TOOLS:-ndpq duckdb ndpq-none ndpq-tmpfs}
 DUCK_COLS=${BENCH_DUCKDB_COLUMNS:-given}
 NDPQ=${NDPQ:-$ROOT/build/ndpq}
 DATA_ROOT=$ROOT/build/bench-data
@@ -84,7 +87,7 @@ case "$DUCK_COLS" in given|discover) ;; *) die "BENCH_DUCKDB_COLUMNS must be giv
 [ -x "$TIME" ] || die "$TIME (GNU time) is missing; run scripts/setup.sh"
 "$TIME" -f '%e %M' true 2>/dev/null || die "$TIME is not GNU time (needs -f '%e %M'); run scripts/setup.sh"
 command -v node >/dev/null || die "node is missing; run scripts/setup.sh"
-if has_tool ndpq || has_tool ndpq-none || want ingest || want latency || want flat; then
+if has_tool ndpq || has_tool ndpq-none || has_tool ndpq-tmpfs || want ingest || want latency || want flat; then
   [ -x "$NDPQ" ] || die "$NDPQ not built; run make"
 fi
 if want ingest || want latency; then
@@ -178,6 +181,22 @@ ensure_set() {
 }
 
 # ------------------------------------------------------------------ convert
+# ndpq-tmpfs: the same job with its file in memory, where no byte reaches a
+# device and fsync returns at once. ndpq's own file is on the device, synced
+# before the job ends (DuckDB's is left in the page cache): the difference is
+# what that costs here. Its folder is removed at the end of the stage.
+TMPFS_DIR=
+if want convert && has_tool ndpq-tmpfs; then
+  TMPFS_ROOT=${BENCH_TMPFS:-/dev/shm}
+  if [ "$(stat -f -c %T "$TMPFS_ROOT" 2>/dev/null)" = tmpfs ]; then
+    TMPFS_DIR=$(mktemp -d "$TMPFS_ROOT/ndpq-bench.XXXXXX")
+    trap 'rm -rf "$TMPFS_DIR"' EXIT
+  else
+    log "no tmpfs at $TMPFS_ROOT (BENCH_TMPFS): ndpq-tmpfs is left out"
+    TOOLS=${TOOLS//ndpq-tmpfs/}
+  fi
+fi
+
 if want convert; then
   # Baseline: node + DuckDB loaded, SELECT 1.
   if has_tool duckdb; then
@@ -223,6 +242,11 @@ if want convert; then
           measure "$set" ndpq-none "$thr" "$r" "$SO/ndpq-none-t$thr.parquet" \
             "$NDPQ" convert --threads "$thr" --compression none "${FILES[@]}" -o "$SO/ndpq-none-t$thr.parquet"
         fi
+        if has_tool ndpq-tmpfs; then
+          measure "$set" ndpq-tmpfs "$thr" "$r" "$TMPFS_DIR/out.parquet" \
+            "$NDPQ" convert --threads "$thr" --compression snappy "${FILES[@]}" -o "$TMPFS_DIR/out.parquet"
+          rm -f "$TMPFS_DIR/out.parquet"
+        fi
         # Verify the first outputs before spending time on more runs, and the
         # last ndpq output (the one whose size is reported).
         if (( r == 1 || r == REPEAT )) && has_tool ndpq; then
@@ -236,6 +260,10 @@ if want convert; then
       done
     done
   done
+fi
+if [ -n "$TMPFS_DIR" ]; then
+  rm -rf "$TMPFS_DIR"
+  trap - EXIT
 fi
 
 # ------------------------------------------------------------------ machine
