@@ -138,30 +138,35 @@ for (const set of sets) {
     const none = summarize(set, 'ndpq-none', t, meta.bytes);
     const mem = summarize(set, 'ndpq-tmpfs', t, meta.bytes);
     const entry = { threads: t, ndpq: n, duckdb: d, ratios: null, codec: null, device: null };
+    const duckS = d ? (d.seconds_minus_baseline ?? d.seconds_median) : null;
+    // ndpq's run against the same job with one cost taken away: that cost's
+    // seconds (medians' difference) and its share of ndpq's time.
+    const without = (v) => {
+      const diff = Math.max(n.seconds_median - v.seconds_median, 0);
+      return { seconds: v.seconds_median, mb_per_s: v.mb_per_s, diff, share: n.seconds_median > 0 ? diff / n.seconds_median : null };
+    };
+    if (n && none) {
+      // The same job without compression: the difference is the codec's time.
+      const k = without(none);
+      entry.codec = {
+        none_seconds: k.seconds,
+        none_mb_per_s: k.mb_per_s,
+        codec_seconds: k.diff,
+        codec_share: k.share,
+        // If everything but the codec took no time at all, ndpq would reach this.
+        ceiling_vs_duckdb: duckS && k.diff > 0 ? duckS / k.diff : null,
+      };
+    }
     if (n && mem) {
       // The same job with its file on tmpfs: the difference is writing the
       // file to the device and syncing it, which DuckDB's job does not wait for.
-      const devS = Math.max(n.seconds_median - mem.seconds_median, 0);
-      const duckS = d ? (d.seconds_minus_baseline ?? d.seconds_median) : null;
+      const k = without(mem);
       entry.device = {
-        tmpfs_seconds: mem.seconds_median,
-        tmpfs_mb_per_s: mem.mb_per_s,
-        device_seconds: devS,
-        device_share: n.seconds_median > 0 ? devS / n.seconds_median : null,
-        tmpfs_vs_duckdb: duckS && mem.seconds_median > 0 ? duckS / mem.seconds_median : null,
-      };
-    }
-    if (n && none) {
-      // The same job without compression: the difference is the codec's time.
-      const codecS = Math.max(n.seconds_median - none.seconds_median, 0);
-      const duckS = d ? (d.seconds_minus_baseline ?? d.seconds_median) : null;
-      entry.codec = {
-        none_seconds: none.seconds_median,
-        none_mb_per_s: none.mb_per_s,
-        codec_seconds: codecS,
-        codec_share: n.seconds_median > 0 ? codecS / n.seconds_median : null,
-        // If everything but the codec took no time at all, ndpq would reach this.
-        ceiling_vs_duckdb: duckS && codecS > 0 ? duckS / codecS : null,
+        tmpfs_seconds: k.seconds,
+        tmpfs_mb_per_s: k.mb_per_s,
+        device_seconds: k.diff,
+        device_share: k.share,
+        tmpfs_vs_duckdb: duckS && k.seconds > 0 ? duckS / k.seconds : null,
       };
     }
     if (n && d) {
