@@ -139,11 +139,11 @@ for (const set of sets) {
     const mem = summarize(set, 'ndpq-tmpfs', t, meta.bytes);
     const entry = { threads: t, ndpq: n, duckdb: d, ratios: null, codec: null, device: null };
     const duckS = d ? (d.seconds_minus_baseline ?? d.seconds_median) : null;
-    // ndpq's run against the same job with one cost taken away: that cost's
-    // seconds (medians' difference) and its share of ndpq's time.
+    // ndpq's run against the same job with one cost taken away (v): v's
+    // median time and speed, the cost's seconds and its share of ndpq's time.
     const without = (v) => {
-      const diff = Math.max(n.seconds_median - v.seconds_median, 0);
-      return { seconds: v.seconds_median, mb_per_s: v.mb_per_s, diff, share: n.seconds_median > 0 ? diff / n.seconds_median : null };
+      const cost = Math.max(n.seconds_median - v.seconds_median, 0);
+      return { seconds: v.seconds_median, mb_per_s: v.mb_per_s, cost_seconds: cost, share: n.seconds_median > 0 ? cost / n.seconds_median : null };
     };
     if (n && none) {
       // The same job without compression: the difference is the codec's time.
@@ -151,23 +151,17 @@ for (const set of sets) {
       entry.codec = {
         none_seconds: k.seconds,
         none_mb_per_s: k.mb_per_s,
-        codec_seconds: k.diff,
+        codec_seconds: k.cost_seconds,
         codec_share: k.share,
         // If everything but the codec took no time at all, ndpq would reach this.
-        ceiling_vs_duckdb: duckS && k.diff > 0 ? duckS / k.diff : null,
+        ceiling_vs_duckdb: duckS && k.cost_seconds > 0 ? duckS / k.cost_seconds : null,
       };
     }
     if (n && mem) {
       // The same job with its file on tmpfs: the difference is writing the
       // file to the device and syncing it, which DuckDB's job does not wait for.
       const k = without(mem);
-      entry.device = {
-        tmpfs_seconds: k.seconds,
-        tmpfs_mb_per_s: k.mb_per_s,
-        device_seconds: k.diff,
-        device_share: k.share,
-        tmpfs_vs_duckdb: duckS && k.seconds > 0 ? duckS / k.seconds : null,
-      };
+      entry.device = { ...k, vs_duckdb: duckS && k.seconds > 0 ? duckS / k.seconds : null };
     }
     if (n && d) {
       const dFairMbps = d.mb_per_s_minus_baseline ?? d.mb_per_s;
@@ -287,8 +281,8 @@ if (results.length) {
       for (const e of r.threads) {
         const k = e.device;
         if (!k) continue;
-        out.push(`  ${r.set} t${e.threads}: ${fmt(k.device_seconds, 2)} s of ${fmt(e.ndpq.seconds_median, 2)} s (${fmt(100 * k.device_share, 0)}%);` +
-          ` on tmpfs ${fmt(k.tmpfs_mb_per_s)} MB/s` + (k.tmpfs_vs_duckdb ? `, ${fmt(k.tmpfs_vs_duckdb, 2)}x DuckDB` : ''));
+        out.push(`  ${r.set} t${e.threads}: ${fmt(k.cost_seconds, 2)} s of ${fmt(e.ndpq.seconds_median, 2)} s (${fmt(100 * k.share, 0)}%);` +
+          ` on tmpfs ${fmt(k.mb_per_s)} MB/s` + (k.vs_duckdb ? `, ${fmt(k.vs_duckdb, 2)}x DuckDB` : ''));
       }
     }
   }
