@@ -258,3 +258,23 @@ test('tracking: a store made before the partial indexes is upgraded on open, and
   assert.deepEqual(sb.files().map(f => [f.key, f.status, f.batch_id]),
     [[a.key, 'manifested', batch.batch_id], [b.key, 'manifested', batch.batch_id]])
 })
+
+test('tracking: a new store has 16 KiB pages; a store made with 4 KiB pages keeps them and its files still batch', async t => {
+  const fresh = sandbox(t)
+  const f = fresh.put(`in/${TODAY}-f.ndjson`)
+  assertSummary(await fresh.ingest([s3Event([f])]), 0, { processed: 1 })
+  assert.deepEqual(fresh.sql('PRAGMA page_size'), [{ page_size: 16384 }])
+  assert.deepEqual(fresh.sql('PRAGMA journal_mode'), [{ journal_mode: 'wal' }])
+
+  const old = sandbox(t, { env: { MAX_FILES_PER_MANIFEST: '2' } })
+  // A store as earlier versions made it: SQLite's default 4 KiB pages, WAL.
+  old.sql('PRAGMA page_size=4096; PRAGMA journal_mode=WAL; CREATE TABLE before_16k(x);')
+  const a = old.put(`in/${TODAY}-a.ndjson`)
+  const b = old.put(`in/${TODAY}-b.ndjson`)
+  assertSummary(await old.ingest([s3Event([a, b])]), 0, { processed: 2, manifests: 1 })
+  assert.deepEqual(old.sql('PRAGMA page_size'), [{ page_size: 4096 }])
+  const [batch] = old.batches()
+  assert.equal(batch.file_count, 2)
+  assert.deepEqual(old.files().map(x => [x.key, x.status, x.batch_id]),
+    [[a.key, 'manifested', batch.batch_id], [b.key, 'manifested', batch.batch_id]])
+})
