@@ -20,7 +20,7 @@ uint32_t batcher_next(const batcher_file *f, uint32_t n, const batcher_rules *r,
         *why = "full";
         return k;
     }
-    if (k == 0) return 0;
+    if (k == 0 || m->closed_only) return 0;
     if (m->manual) {
         *why = "manual";
         return k;

@@ -5,7 +5,9 @@
  *   bytes   the files reach MAX_BATCH_BYTES (fewer than MAX files)
  *   orphan  a past date with at least MIN_FILES_FOR_PARTIAL_BATCH files
  *   age     the oldest file waited MAX_BATCH_WAIT_SECONDS (and MIN files)
- *   manual  `ndpq flush --date D`: whatever is pending for D */
+ *   manual  `ndpq flush --date D`: whatever is pending for D
+ * full and bytes depend only on the oldest files, so ingest may claim them
+ * while it still tracks (closed_only); the rest wait for the last event. */
 #ifndef NDPQ_BATCHER_H
 #define NDPQ_BATCHER_H
 
@@ -21,6 +23,7 @@ typedef struct {
 typedef struct {
     bool past;             /* the date is before today (UTC) */
     bool manual;           /* close a partial batch now */
+    bool closed_only;      /* full and bytes only: what files tracked later cannot change */
     int64_t now_us;
 } batcher_mode;
 

@@ -214,6 +214,24 @@ static int seen_before(ingest *g, const event_rec *r)
     return known;
 }
 
+static int apply_rules(ingest *g, const char *date, bool manual, bool closed_only, err_t *e);
+
+/* Full (and bytes) batches of what committed are claimed while the next
+ * events are tracked, so their claims and manifests overlap the reading
+ * ahead instead of following it: the same batches as at the end. A failure
+ * leaves the files pending for ingest_settle, which reports it. */
+static void claim_closed(ingest *g)
+{
+    for (uint32_t i = 0; i < g->ndates; i++) {
+        err_t e = {0};
+        if (apply_rules(g, g->dates[i], false, true, &e) != 0) {
+            log_warn("claiming the full batches of %s early: %s (left for the end of the invocation)",
+                     g->dates[i], e.msg);
+            return;
+        }
+    }
+}
+
 /* pre: the object's stat looked up ahead (prefetch), or NULL. */
 static int on_object(ingest *g, const event_rec *r, const prefetch_rec *pre)
 {
@@ -242,7 +260,14 @@ static int on_object(ingest *g, const event_rec *r, const prefetch_rec *pre)
         return 0;
     }
     buf uri = {0};
-    if (g->st->ops->uri(g->st, r->bucket, r->key, &uri, &e) != 0) {
+    if (looked && pre->uri) {
+        buf_puts(&uri, pre->uri);
+        if (!buf_cstr(&uri)) {
+            add_error(g, r->message_id, r->where, "out of memory");
+            buf_free(&uri);
+            return 0;
+        }
+    } else if (g->st->ops->uri(g->st, r->bucket, r->key, &uri, &e) != 0) {
         add_error(g, r->message_id, r->where, e.msg);
         buf_free(&uri);
         return 0;
@@ -297,8 +322,8 @@ static int on_object(ingest *g, const event_rec *r, const prefetch_rec *pre)
         log_debug("tracked %s/%s for %s", r->bucket, r->key, date);
     }
     if (r->message_id) push_str(&g->txn_msgs, &g->ntxn, &g->captxn, r->message_id);
-    if (++g->txn_adds >= TXN_MAX_ADDS) txn_commit(g);
     buf_free(&uri);
+    if (++g->txn_adds >= TXN_MAX_ADDS && txn_commit(g) == 0) claim_closed(g);
     return 0;
 }
 
@@ -410,6 +435,11 @@ static int claims_commit(ingest *g, const track_batch *bs, const track_file *con
 
 int ingest_apply_rules(ingest *g, const char *date, bool manual, err_t *e)
 {
+    return apply_rules(g, date, manual, false, e);
+}
+
+static int apply_rules(ingest *g, const char *date, bool manual, bool closed_only, err_t *e)
+{
     const config *c = g->cfg;
     uint32_t max = (uint32_t)c->max_files;
     batcher_rules rules = {max, (uint32_t)c->min_files, c->max_batch_bytes, (int64_t)c->max_wait_s * 1000000};
@@ -440,7 +470,8 @@ int ingest_apply_rules(ingest *g, const char *date, bool manual, err_t *e)
             break;
         }
         for (uint32_t i = 0; i < n; i++) bf[i] = (batcher_file){f[i].size, f[i].created_us};
-        batcher_mode m = {.past = strcmp(date, g->today) < 0, .manual = manual, .now_us = clock_now_us()};
+        batcher_mode m = {.past = strcmp(date, g->today) < 0, .manual = manual, .closed_only = closed_only,
+                          .now_us = clock_now_us()};
         const char *why;
         uint32_t k = batcher_next(bf, n, &rules, &m, &why);
         free(bf);

@@ -16,6 +16,7 @@ typedef struct {
     int stat_rc;          /* 0: st is the object; -1: stat_msg says why; 1: not looked up */
     store_stat st;
     const char *stat_msg;
+    const char *uri;      /* the object's URI when stat_rc is 0, else NULL (or out of memory) */
 } prefetch_rec;
 
 typedef struct prefetch prefetch;

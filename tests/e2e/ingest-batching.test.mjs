@@ -384,3 +384,30 @@ test('batching: a transaction that claims exactly its 64 batches reads on and fi
   // which commits; the next one reads the pending files and gets none.
   await claimsAll(t, { MAX_FILES_PER_MANIFEST: '2' }, 128, { manifests: 64, reason: '2 full' })
 })
+
+test('batching: a long invocation claims its full batches as it goes (every 10,000 tracked files), the same batches as at the end', async t => {
+  const sb = sandbox(t, { env: { MAX_FILES_PER_MANIFEST: '1000', LOG_LEVEL: 'debug' } })
+  const objs = putMany(sb, TODAY, 10050)
+  const docs = []
+  for (let i = 0; i < objs.length; i += 50) docs.push(s3Event(objs.slice(i, i + 50)))
+  const r = await sb.ingest(docs)
+  assertSummary(r, 0, { processed: 10050, manifests: 10 })
+  // The first claims come after the first 10,000 files commit, before the rest are tracked.
+  const lines = r.stderr.split('\n')
+  const firstBatch = lines.findIndex(l => / batch batch-\S+: 1000 file\(s\) for /.test(l))
+  const tracked = key => lines.findIndex(l => l.includes(`tracked input/${key} for ${TODAY}`))
+  assert.ok(firstBatch > tracked(objs[9999].key), 'claimed after the 10,000th file was tracked')
+  assert.ok(tracked(objs[10000].key) > firstBatch, 'claimed before the 10,001st file was tracked')
+  // Ten full batches of consecutive files, oldest first; the last 50 wait.
+  const batches = sb.batches()
+  assert.deepEqual(reasons(sb), Array(10).fill([TODAY, 1000, 'full']))
+  const byBatch = new Map(batches.map((b, i) => [b.batch_id, i]))
+  const files = sb.files()
+  for (const f of files) {
+    const i = Number(f.key.slice(-12, -7))
+    if (i < 10000) assert.equal(byBatch.get(f.batch_id), Math.floor(i / 1000), `${f.key} in batch ${Math.floor(i / 1000)}`)
+    else assert.deepEqual([f.status, f.batch_id], ['pending', null], `${f.key} waits`)
+  }
+  assert.equal(count(sb, 'pending', TODAY), 50)
+  checkBatchesConsistent(sb, { max: 1000 })
+})

@@ -150,6 +150,7 @@ int main(int argc, char **argv)
     register_reader_tests();
     register_events_tests();
     register_prefetch_tests();
+    register_batcher_tests();
     register_store_tests();
     register_column_tests();
 

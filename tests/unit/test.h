@@ -61,6 +61,7 @@ void register_page_tests(void);
 void register_reader_tests(void);
 void register_events_tests(void);
 void register_prefetch_tests(void);
+void register_batcher_tests(void);
 void register_store_tests(void);
 void register_column_tests(void);
 

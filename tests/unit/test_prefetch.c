@@ -32,9 +32,19 @@ static int f_stat(store *s, const char *bucket, const char *key, store_stat *out
     return 0;
 }
 
+/* Every 13th URI fails: the record then has none, and ingest makes it. */
+static int f_uri(store *s, const char *bucket, const char *key, buf *out, err_t *e)
+{
+    (void)s;
+    if (strstr(key, "f13.") || strstr(key, "f26.")) return err_set(e, ERR_INPUT, "no URI for %s", key);
+    buf_reset(out);
+    buf_appendf(out, "fake://%s/%s", bucket, key);
+    return buf_cstr(out) ? 0 : err_set(e, ERR_NOMEM, "out of memory");
+}
+
 static void f_close(store *s) { ((fake_store *)s)->closed++; }
 
-static const store_ops FAKE_OPS = {.stat = f_stat, .close = f_close};
+static const store_ops FAKE_OPS = {.stat = f_stat, .uri = f_uri, .close = f_close};
 
 /* Document i: an object of bucket input (every 5th of another bucket,
  * every 7th missing), or every 11th a broken document. */
@@ -63,14 +73,23 @@ static void check_rec(const prefetch_rec *x, int i)
     CHECK_EQ_INT(x->r.size, i);
     if (i % 5 == 4) {
         CHECK_EQ_INT(x->stat_rc, 1);
+        CHECK(x->uri == NULL);
     } else if (i % 7 == 3) {
         char want[128];
         snprintf(want, sizeof want, "object %s not found", key);
         CHECK_EQ_INT(x->stat_rc, -1);
         CHECK_STR(x->stat_msg, want);
+        CHECK(x->uri == NULL);
     } else {
         CHECK_EQ_INT(x->stat_rc, 0);
         CHECK_EQ_INT(x->st.size, strlen(key));
+        if (i == 13 || i == 26) {
+            CHECK(x->uri == NULL);
+        } else {
+            char uri[96];
+            snprintf(uri, sizeof uri, "fake://input/%s", key);
+            CHECK_STR(x->uri, uri);
+        }
     }
 }
 
