@@ -88,6 +88,8 @@ int cmd_ingest(int argc, char **argv)
     }
     int rc = ingest_read(&g, fd, path, &e);
     if (fd != STDIN_FILENO) close(fd);
+    /* Marks where the reading ends and the settling begins (the bench's phases). */
+    if (rc == 0) log_info("ingest: %s read to its end", path);
     if (rc == 0) rc = ingest_settle(&g, &e);
     int code = finish(&g, "ingest", rc, &e);
     log_info("ingest: %llu processed, %llu quarantined, %llu duplicates, %llu ignored, %u errors, %u manifests",
