@@ -259,18 +259,16 @@ static int on_object(ingest *g, const event_rec *r, const prefetch_rec *pre)
         add_error(g, r->message_id, r->where, msg);
         return 0;
     }
+    /* The URI as the helper made it, else made here (uri holds it). */
     buf uri = {0};
-    if (looked && pre->uri) {
-        buf_puts(&uri, pre->uri);
-        if (!buf_cstr(&uri)) {
-            add_error(g, r->message_id, r->where, "out of memory");
+    const char *object_uri = looked ? pre->uri : NULL;
+    if (!object_uri) {
+        if (g->st->ops->uri(g->st, r->bucket, r->key, &uri, &e) != 0) {
+            add_error(g, r->message_id, r->where, e.msg);
             buf_free(&uri);
             return 0;
         }
-    } else if (g->st->ops->uri(g->st, r->bucket, r->key, &uri, &e) != 0) {
-        add_error(g, r->message_id, r->where, e.msg);
-        buf_free(&uri);
-        return 0;
+        object_uri = (const char *)uri.data;
     }
     char date[11];
     bool dated = keyinfo_date(r->key, date);
@@ -286,7 +284,7 @@ static int on_object(ingest *g, const event_rec *r, const prefetch_rec *pre)
             return 0;
         }
         if (!dated) log_warn("no date in key %s: using today's UTC date %s", r->key, date);
-        if (quarantine_copy(g, r->key, r->size, (char *)uri.data, reason, &e) != 0) {
+        if (quarantine_copy(g, r->key, r->size, object_uri, reason, &e) != 0) {
             snprintf(msg, sizeof msg, "quarantine of %s failed: %s", r->key, e.msg);
             add_error(g, r->message_id, r->where, msg);
             buf_free(&uri);
@@ -298,7 +296,7 @@ static int on_object(ingest *g, const event_rec *r, const prefetch_rec *pre)
         buf_free(&uri);
         return 0;
     }
-    track_file_in f = {.bucket = r->bucket, .key = r->key, .uri = (char *)uri.data, .size = r->size,
+    track_file_in f = {.bucket = r->bucket, .key = r->key, .uri = object_uri, .size = r->size,
                        .date = date, .status = reason ? TRACK_QUARANTINED : TRACK_PENDING,
                        .reason = reason, .now_us = clock_now_us()};
     bool inserted = false;
