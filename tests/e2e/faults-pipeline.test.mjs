@@ -13,9 +13,9 @@ import {
 } from './bad-lib.mjs'
 import { hiddenFiles } from './helpers.mjs'
 
-/** A batch of two files for DATE: a large one (~3 MB, ~2.2 MB of Parquet) and a small one. */
+/** A batch of two files for DATE: a large one (~10 MB, ~7 MB of Parquet) and a small one. */
 function inputs(sb) {
-  const n = 60_000
+  const n = 200_000
   const rnd = randomBytes(n * 16, 7)
   const big = { ids: [], text: '' }
   const parts = []
@@ -65,10 +65,15 @@ async function redriveAndCheck(sb, ids) {
   assert.equal(sb.alerts().length, 1, 'no new alert')
 }
 
+// The limit is the whole service's: the part file (~7 MB) must pass it, and
+// the tracking store's WAL must not. A run --once writes 1-1.5 MiB of WAL
+// in 16 KiB pages (the store checkpoints at 32 MiB), so 4 MiB leaves room.
+const FSIZE_KB = 4096
+
 test('pipeline fsize: a job hitting RLIMIT_FSIZE is retried, then its batch fails with no Parquet visible; the redrive completes it once', async t => {
   const sb = pipeline(t)
   const ids = inputs(sb)
-  const r = await runLimited(['run', '--once'], { fsizeKB: 1024, env: sandboxEnv(sb) })
+  const r = await runLimited(['run', '--once'], { fsizeKB: FSIZE_KB, env: sandboxEnv(sb) })
   assert.equal(r.code, 0, describeRun(r))
   const b = assertBatchFailed(sb, r, /File too large|signal 25|SIGXFSZ/)
   t.diagnostic(`batch error under RLIMIT_FSIZE: ${b.error}`)
@@ -78,7 +83,7 @@ test('pipeline fsize: a job hitting RLIMIT_FSIZE is retried, then its batch fail
 test('pipeline fsize: the failure says "File too large" (EFBIG), not a signal, and leaves no temp file in the output', async t => {
   const sb = pipeline(t)
   inputs(sb)
-  const r = await runLimited(['run', '--once'], { fsizeKB: 1024, env: sandboxEnv(sb) })
+  const r = await runLimited(['run', '--once'], { fsizeKB: FSIZE_KB, env: sandboxEnv(sb) })
   assert.equal(r.code, 0, describeRun(r))
   const b = sb.batches()[0]
   assert.equal(b.status, 'failed')
