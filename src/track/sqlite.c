@@ -602,8 +602,9 @@ static int s_exec_claim(track *t, const char *owner, int64_t now_us, int64_t lea
     }
     sqlite3_finalize(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        sq_err(s, e, "claiming an execution"); /* before the rollback clears the message */
         s_rollback(t);
-        return sq_err(s, e, "claiming an execution");
+        return -1;
     }
     if (!found) {
         s_rollback(t);
@@ -621,10 +622,11 @@ static int s_exec_claim(track *t, const char *owner, int64_t now_us, int64_t lea
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE || exec_sql(s, "COMMIT", e) != 0) {
+        if (rc != SQLITE_DONE) sq_err(s, e, "claiming an execution"); /* before the rollback clears it */
         s_rollback(t);
         free(out->input);
         free(out->manifest_uri);
-        return rc != SQLITE_DONE ? sq_err(s, e, "claiming an execution") : -1;
+        return -1;
     }
     return 0;
 }

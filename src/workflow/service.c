@@ -21,6 +21,10 @@
 #include "track/track.h"
 #include "workflow/runner.h"
 
+/* --once gives up on a tracking store that keeps failing after this many
+ * rounds in a row (50 ms apart: SQLite already waits out a busy store). */
+#define ONCE_MAX_FILL_ERRORS 20
+
 static volatile sig_atomic_t g_stop;
 static int g_wake[2] = {-1, -1};
 
@@ -171,6 +175,7 @@ int service_run(const config *cfg, const service_opts *o, err_t *e)
     /* The interval runs on real time; midnight is a calendar event. */
     int64_t next_flush = clock_real_us() + (int64_t)cfg->flush_interval_s * 1000000;
     int64_t midnight = next_midnight_us(clock_now_us());
+    int fill_errors = 0; /* in a row */
     while (rc == 0 && !g_stop) {
         err_t le = {0};
         if (!o->once) {
@@ -184,7 +189,19 @@ int service_run(const config *cfg, const service_opts *o, err_t *e)
             }
         }
         if (runner_reap(&r, &le) < 0) log_error("runner: %s", le.msg);
-        if (runner_fill(&r, &le) < 0) log_error("runner: %s", le.msg);
+        if (runner_fill(&r, &le) < 0) {
+            log_error("runner: %s", le.msg);
+            /* The service waits for the store to come back; --once would
+             * wait forever. What it claimed goes to the next runner when
+             * the lease ends. */
+            if (o->once && ++fill_errors >= ONCE_MAX_FILL_ERRORS) {
+                rc = err_set(e, le.code, "giving up after %d failed attempts to start jobs: %s", fill_errors,
+                             le.msg);
+                break;
+            }
+        } else {
+            fill_errors = 0;
+        }
         runner_heartbeat(&r);
         if (o->once && r.njobs == 0) {
             uint32_t runnable = 0, waiting = 0;

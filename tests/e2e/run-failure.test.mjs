@@ -276,3 +276,22 @@ test('failure: retry delays also elapse when NDPQ_FAKE_NOW fixes the clock (run 
   const st = Object.fromEntries(sb.batches().map(b => [b.batch_id, [b.status, b.attempts]]))
   assert.deepEqual(st, { [A.batch_id]: ['failed', 3], [B.batch_id]: ['completed', st[B.batch_id][1]] })
 })
+
+test('failure: run --once gives up (exit 1, naming the error) when the tracking store keeps refusing to start jobs; nothing ran, and the next run completes every batch', async t => {
+  const sb = sandbox(t, { env: { MAX_FILES_PER_MANIFEST: '3' } })
+  const date = utcDate(0)
+  const [A, B] = await twoBatches(sb, date)
+  // Every claim of an execution is an UPDATE: the store refuses them all.
+  sb.sql("CREATE TRIGGER refuse BEFORE UPDATE ON executions BEGIN SELECT RAISE(ABORT, 'the store refuses'); END;")
+  const r = await sb.run(['run', '--once'])
+  assertExit(r, 1)
+  assert.match(r.stderr, /ndpq run: giving up after 20 failed attempts to start jobs: .*the store refuses/, describeRun(r))
+  assert.deepEqual(sb.batches().map(b => b.status), ['manifested', 'manifested'], 'nothing ran')
+  assert.deepEqual(walk(sb.bucket('output')), [], 'no output')
+
+  sb.sql('DROP TRIGGER refuse')
+  const r2 = await sb.run(['run', '--once'])
+  assertExit(r2, 0)
+  assert.deepEqual(sb.batches().map(b => b.status), ['completed', 'completed'], describeRun(r2))
+  await assertOutputExactly(sb.output, [...A.inputs, ...B.inputs])
+})
