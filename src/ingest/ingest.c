@@ -8,6 +8,7 @@
 #include <sys/random.h>
 
 #include "common/clock.h"
+#include "common/grow.h"
 #include "common/jsonw.h"
 #include "common/log.h"
 #include "events/events.h"
@@ -78,11 +79,13 @@ void ingest_attach(ingest *g, const config *cfg, store *st, track *tr)
 /* Manifests written on a helper thread as claims commit (see below). */
 static void mw_submit(ingest *g, const track_batch *bs, const track_file *const *files, uint32_t n);
 static void mw_close(ingest *g);
+static void forms_free(ingest *g);
 
 void ingest_close(ingest *g)
 {
     mw_close(g);
     if (g->in_txn) g->tr->ops->rollback(g->tr);
+    forms_free(g);
     if (g->owns && g->tr) g->tr->ops->close(g->tr);
     if (g->owns && g->st) g->st->ops->close(g->st);
     for (uint32_t i = 0; i < g->nerrors; i++) {
@@ -137,17 +140,23 @@ static int txn_begin(ingest *g, err_t *e)
     return 0;
 }
 
-/* Commits the open transaction; if that fails, every event in it failed. */
-static int txn_commit(ingest *g)
+static int forms_release(ingest *g, err_t *e);
+static void done_submit(ingest *g);
+
+/* Ends the open transaction: commits it, unless fail says why it cannot
+ * be; if it does not commit, every event in it failed. */
+static int txn_finish(ingest *g, const char *fail)
 {
     if (!g->in_txn) return 0;
     err_t e = {0};
     g->in_txn = false;
-    int rc = g->tr->ops->commit(g->tr, &e);
+    int rc = fail ? err_set(&e, ERR_IO, "%s", fail) : forms_release(g, &e);
+    if (rc == 0) rc = g->tr->ops->commit(g->tr, &e);
     if (rc != 0) {
         g->tr->ops->rollback(g->tr);
         for (uint32_t i = 0; i < g->ntxn; i++) add_error(g, g->txn_msgs[i], g->txn_msgs[i], e.msg);
     } else {
+        done_submit(g);
         /* Count only what committed. */
         g->processed += g->t_processed;
         g->quarantined += g->t_quarantined;
@@ -157,6 +166,7 @@ static int txn_commit(ingest *g)
                 log_warn("quarantine move: %s", me.msg);
         }
     }
+    forms_free(g);
     g->t_processed = g->t_quarantined = 0;
     track_strings_free(g->txn_msgs, g->ntxn);
     g->txn_msgs = NULL;
@@ -166,6 +176,8 @@ static int txn_commit(ingest *g)
     g->nmoves = g->capmoves = 0;
     return rc;
 }
+
+static int txn_commit(ingest *g) { return txn_finish(g, NULL); }
 
 static int quarantine_copy(ingest *g, const char *key, int64_t size, const char *uri, const char *reason,
                            err_t *e)
@@ -230,6 +242,206 @@ static void claim_closed(ingest *g)
             return;
         }
     }
+}
+
+/* Batches formed as files are tracked. The first time a transaction tracks
+ * a file of a date, it reads that date's pending files: if they cannot
+ * close a batch yet, they head the date's forming batch, and each file
+ * tracked after them is recorded already claimed by it (track_file_in's
+ * batch_id); when it closes (full or bytes), the batch is recorded. These
+ * are the batches the claims after the commit would make (the same files
+ * in the same order), but each file's row is written once instead of
+ * twice: claims were half of ingest's SQLite time. Whatever has not closed
+ * when the transaction ends goes back to pending first; a date whose files
+ * do not come in claim order (a clock that went back) goes back at once
+ * and is claimed after the commit, as before. */
+typedef struct ingest_form {
+    char date[11];
+    bool direct;         /* false: this date's files wait for the claims after the commit */
+    char batch_id[64];   /* "" until a file is added to it */
+    track_file *f;       /* in claim order; f[0..n_pending) were pending already */
+    uint32_t n, cap, n_pending;
+    int64_t bytes;
+} ingest_form;
+
+typedef struct ingest_done {
+    track_batch b;
+    track_file *f;       /* b.file_count */
+} ingest_done;
+
+static void forms_free(ingest *g)
+{
+    for (uint32_t i = 0; i < g->nforms; i++) track_files_free(g->forms[i].f, g->forms[i].n);
+    free(g->forms);
+    for (uint32_t i = 0; i < g->ndone; i++) track_files_free(g->done[i].f, g->done[i].b.file_count);
+    free(g->done);
+    g->forms = NULL;
+    g->done = NULL;
+    g->nforms = g->capforms = g->ndone = g->capdone = 0;
+}
+
+/* The files a forming batch holds go back to pending (those added to it
+ * are released; the ones that were pending stay so) and the date's files
+ * wait for the claims after the commit. */
+static int form_stop(ingest *g, ingest_form *fm, err_t *e)
+{
+    int rc = 0;
+    if (fm->batch_id[0] && fm->n > fm->n_pending)
+        rc = g->tr->ops->release_files(g->tr, fm->batch_id, clock_now_us(), e);
+    track_files_free(fm->f, fm->n);
+    fm->f = NULL;
+    fm->n = fm->cap = fm->n_pending = 0;
+    fm->bytes = 0;
+    fm->batch_id[0] = '\0';
+    fm->direct = false;
+    return rc;
+}
+
+static int forms_release(ingest *g, err_t *e)
+{
+    for (uint32_t i = 0; i < g->nforms; i++) TRY(form_stop(g, &g->forms[i], e));
+    return 0;
+}
+
+/* The date's forming batch in the open transaction, made on first use. */
+static ingest_form *form_get(ingest *g, const char *date)
+{
+    for (uint32_t i = 0; i < g->nforms; i++)
+        if (strcmp(g->forms[i].date, date) == 0) return &g->forms[i];
+    if (!grow_room((void **)&g->forms, g->nforms, &g->capforms, sizeof *g->forms)) return NULL;
+    ingest_form *fm = &g->forms[g->nforms++];
+    *fm = (ingest_form){0};
+    memcpy(fm->date, date, 11);
+    const config *c = g->cfg;
+    uint32_t max = (uint32_t)c->max_files;
+    err_t e = {0};
+    if (max == 0 || g->tr->ops->pending(g->tr, date, max, &fm->f, &fm->n, &e) != 0) return fm;
+    fm->cap = fm->n_pending = fm->n;
+    batcher_file *bf = calloc(fm->n ? fm->n : 1, sizeof *bf);
+    if (!bf) return fm;
+    for (uint32_t i = 0; i < fm->n; i++) {
+        bf[i] = (batcher_file){fm->f[i].size, fm->f[i].created_us};
+        fm->bytes += fm->f[i].size;
+    }
+    batcher_rules rules = {max, (uint32_t)c->min_files, c->max_batch_bytes, 0};
+    batcher_mode m = {.closed_only = true};
+    const char *why;
+    /* A batch that could close already is claimed after the commit. */
+    fm->direct = batcher_next(bf, fm->n, &rules, &m, &why) == 0;
+    free(bf);
+    return fm;
+}
+
+/* Whether a file tracked at now_us comes after the forming batch's last
+ * file in claim order (created, key, bucket). */
+static bool form_follows(const ingest_form *fm, int64_t now_us, const char *bucket, const char *key)
+{
+    if (fm->n == 0) return true;
+    const track_file *l = &fm->f[fm->n - 1];
+    if (now_us != l->created_us) return now_us > l->created_us;
+    int k = strcmp(key, l->key);
+    return k != 0 ? k > 0 : strcmp(bucket, l->bucket) > 0;
+}
+
+static int form_push(ingest_form *fm, const track_file_in *f)
+{
+    if (!grow_room((void **)&fm->f, fm->n, &fm->cap, sizeof *fm->f)) return -1;
+    track_file *t = &fm->f[fm->n];
+    *t = (track_file){strdup(f->bucket), strdup(f->key), strdup(f->uri), f->size, f->now_us};
+    if (!t->bucket || !t->key || !t->uri) {
+        free(t->bucket);
+        free(t->key);
+        free(t->uri);
+        return -1;
+    }
+    fm->n++;
+    fm->bytes += f->size;
+    return 0;
+}
+
+/* Records the forming batch if it closed with its last file; 1 if it
+ * cannot be recorded this way (the caller stops forming). */
+static int form_close(ingest *g, ingest_form *fm, err_t *e)
+{
+    const config *c = g->cfg;
+    uint32_t max = (uint32_t)c->max_files;
+    if (fm->n < max && !(c->max_batch_bytes > 0 && fm->bytes >= c->max_batch_bytes)) return 0;
+    batcher_file *bf = calloc(fm->n, sizeof *bf);
+    if (!bf) return err_set(e, ERR_NOMEM, "out of memory");
+    for (uint32_t i = 0; i < fm->n; i++) bf[i] = (batcher_file){fm->f[i].size, fm->f[i].created_us};
+    batcher_rules rules = {max, (uint32_t)c->min_files, c->max_batch_bytes, 0};
+    batcher_mode m = {.closed_only = true};
+    const char *why;
+    uint32_t k = batcher_next(bf, fm->n, &rules, &m, &why);
+    free(bf);
+    if (k == 0) return 0;
+    if (k != fm->n || !grow_room((void **)&g->done, g->ndone, &g->capdone, sizeof *g->done)) return 1;
+    ingest_done *d = &g->done[g->ndone];
+    int rc = g->tr->ops->create_batch(g->tr, fm->date, fm->f, fm->n, fm->n_pending, fm->batch_id, why,
+                                      c->manifest_bucket, clock_now_us(), &d->b, e);
+    if (rc == 1) return err_set(e, ERR_IO, "tracking store: the pending files of %s changed", fm->date);
+    TRY(rc);
+    d->f = fm->f;
+    g->ndone++;
+    fm->f = NULL;
+    fm->n = fm->cap = fm->n_pending = 0;
+    fm->bytes = 0;
+    fm->batch_id[0] = '\0';
+    return 0;
+}
+
+/* Logs the batches recorded by a transaction that committed and hands them
+ * to the manifest writer. */
+static void log_batches(const track_batch *bs, uint32_t n);
+
+static void done_submit(ingest *g)
+{
+    for (uint32_t i = 0; i < g->ndone; i += CLAIM_TXN_BATCHES) {
+        track_batch bs[CLAIM_TXN_BATCHES];
+        const track_file *files[CLAIM_TXN_BATCHES];
+        uint32_t n = g->ndone - i < CLAIM_TXN_BATCHES ? g->ndone - i : CLAIM_TXN_BATCHES;
+        for (uint32_t j = 0; j < n; j++) {
+            bs[j] = g->done[i + j].b;
+            files[j] = g->done[i + j].f;
+        }
+        log_batches(bs, n);
+        mw_submit(g, bs, files, n);
+    }
+}
+
+/* Adds f (pending) to its date's forming batch, if the date has one;
+ * f->batch_id is set for the insert. -1: the transaction must not commit. */
+static int form_before_add(ingest *g, track_file_in *f, ingest_form **out, err_t *e)
+{
+    ingest_form *fm = form_get(g, f->date);
+    *out = NULL;
+    if (!fm || !fm->direct) return 0;
+    if (!form_follows(fm, f->now_us, f->bucket, f->key)) {
+        log_debug("%s/%s sorts before files tracked earlier (the same or an earlier time): the batches of %s are "
+                  "claimed after the commit", f->bucket, f->key, f->date);
+        return form_stop(g, fm, e);
+    }
+    if (!fm->batch_id[0]) TRY(g->tr->ops->batch_id_new(g->tr, fm->batch_id, e));
+    f->batch_id = fm->batch_id;
+    *out = fm;
+    return 0;
+}
+
+/* After f was added to fm: keeps it, and records the batch if it closed. */
+static int form_after_add(ingest *g, ingest_form *fm, const track_file_in *f, err_t *e)
+{
+    if (form_push(fm, f) != 0) return err_set(e, ERR_NOMEM, "out of memory");
+    int rc = form_close(g, fm, e);
+    return rc == 1 ? form_stop(g, fm, e) : rc;
+}
+
+/* A failed step of a batch formed in the open transaction: none of the
+ * transaction's events (r's included) may commit. */
+static void txn_abort(ingest *g, const event_rec *r, const err_t *e)
+{
+    if (r->message_id) push_str(&g->txn_msgs, &g->ntxn, &g->captxn, r->message_id);
+    else add_error(g, NULL, r->where, e->msg);
+    txn_finish(g, e->msg);
 }
 
 /* pre: the object's stat looked up ahead (prefetch), or NULL. */
@@ -299,6 +511,12 @@ static int on_object(ingest *g, const event_rec *r, const prefetch_rec *pre)
     track_file_in f = {.bucket = r->bucket, .key = r->key, .uri = object_uri, .size = r->size,
                        .date = date, .status = reason ? TRACK_QUARANTINED : TRACK_PENDING,
                        .reason = reason, .now_us = clock_now_us()};
+    ingest_form *fm = NULL;
+    if (!reason && form_before_add(g, &f, &fm, &e) != 0) {
+        txn_abort(g, r, &e);
+        buf_free(&uri);
+        return 0;
+    }
     bool inserted = false;
     if (g->tr->ops->add_file(g->tr, &f, &inserted, &e) != 0) {
         add_error(g, r->message_id, r->where, e.msg);
@@ -318,6 +536,11 @@ static int on_object(ingest *g, const event_rec *r, const prefetch_rec *pre)
         g->t_processed++;
         touch_date(g, date);
         log_debug("tracked %s/%s for %s", r->bucket, r->key, date);
+        if (fm && form_after_add(g, fm, &f, &e) != 0) {
+            txn_abort(g, r, &e);
+            buf_free(&uri);
+            return 0;
+        }
     }
     if (r->message_id) push_str(&g->txn_msgs, &g->ntxn, &g->captxn, r->message_id);
     buf_free(&uri);
@@ -475,7 +698,8 @@ static int apply_rules(ingest *g, const char *date, bool manual, bool closed_onl
         free(bf);
         done = k == 0;
         if (k > 0) {
-            rc = g->tr->ops->create_batch(g->tr, date, f, k, why, c->manifest_bucket, m.now_us, &bs[nb], e);
+            rc = g->tr->ops->create_batch(g->tr, date, f, k, k, NULL, why, c->manifest_bucket, m.now_us, &bs[nb],
+                                          e);
             if (rc == 1) {
                 /* Lost a race for a file: read again. */
                 g->tr->ops->rollback(g->tr);

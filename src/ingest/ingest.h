@@ -42,6 +42,13 @@ typedef struct {
     char **moves;             /* keys to delete after commit (QUARANTINE_MODE=move) */
     uint32_t nmoves, capmoves;
     struct ingest_mw *mw;     /* manifests written while claims go on */
+    /* Batches formed as files are tracked, in the open transaction: one
+     * per date being formed, and those recorded, which go to the manifest
+     * writer once the transaction commits. */
+    struct ingest_form *forms;
+    uint32_t nforms, capforms;
+    struct ingest_done *done;
+    uint32_t ndone, capdone;
     bool in_txn;
     bool owns;                /* store and tracking store opened by ingest_open */
 } ingest;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/grow.h"
 #include "common/proc.h"
 #include "track/track.h"
 
@@ -21,7 +22,10 @@ typedef struct {
     /* create_batch's statements, prepared on first use: a backlog makes
      * thousands of batches in one call. */
     sqlite3_stmt *batch_seq, *batch_new, *claim, *exec_new, *hist_new;
-    sqlite3_stmt *uris, *mark_written, *exec_input;
+    sqlite3_stmt *uris, *mark_written, *exec_input, *release;
+    /* The next batch number, read once a write transaction (which no one
+     * else can number in meanwhile); 0: not read yet. */
+    int64_t next_seq;
     /* Random bytes for batch ids, fetched 256 at a time: a getrandom per
      * batch was 10,000 syscalls for 10,000 batches. */
     uint8_t rnd[256];
@@ -67,19 +71,7 @@ static int sq_err(sq_track *s, err_t *e, const char *what)
     return err_set(e, ERR_IO, "tracking store: %s: %s", what, sqlite3_errmsg(s->db));
 }
 
-/* Room for row cnt in *arr (cap elements of size sz); false when out of memory. */
-static bool grow_rows(void **arr, uint32_t cnt, uint32_t *cap, size_t sz)
-{
-    if (cnt < *cap) return true;
-    uint32_t nc = *cap ? *cap * 2 : 16;
-    void *n = realloc(*arr, (size_t)nc * sz);
-    if (!n) return false;
-    *arr = n;
-    *cap = nc;
-    return true;
-}
-
-/* The error after a row loop that stopped on rc (SQLITE_NOMEM from grow_rows). */
+/* The error after a row loop that stopped on rc (SQLITE_NOMEM from grow_room). */
 static int rows_error(sq_track *s, int rc, err_t *e, const char *what)
 {
     return rc == SQLITE_NOMEM ? err_set(e, ERR_NOMEM, "out of memory %s", what) : sq_err(s, e, what);
@@ -130,11 +122,20 @@ static void col_copy(sqlite3_stmt *st, int i, char *out, size_t n)
     snprintf(out, n, "%s", t ? (const char *)t : "");
 }
 
-static int s_begin(track *t, err_t *e) { return exec_sql((sq_track *)t, "BEGIN IMMEDIATE", e); }
-static int s_commit(track *t, err_t *e) { return exec_sql((sq_track *)t, "COMMIT", e); }
+static int s_begin(track *t, err_t *e)
+{
+    ((sq_track *)t)->next_seq = 0;
+    return exec_sql((sq_track *)t, "BEGIN IMMEDIATE", e);
+}
+static int s_commit(track *t, err_t *e)
+{
+    ((sq_track *)t)->next_seq = 0;
+    return exec_sql((sq_track *)t, "COMMIT", e);
+}
 static void s_rollback(track *t)
 {
     sq_track *s = (sq_track *)t;
+    s->next_seq = 0;
     if (!sqlite3_get_autocommit(s->db)) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
@@ -152,6 +153,8 @@ static int s_add_file(track *t, const track_file_in *f, bool *inserted, err_t *e
     if (f->reason) sqlite3_bind_text(st, 7, f->reason, -1, SQLITE_STATIC);
     else sqlite3_bind_null(st, 7);
     sqlite3_bind_int64(st, 8, f->now_us);
+    if (f->batch_id) sqlite3_bind_text(st, 9, f->batch_id, -1, SQLITE_STATIC);
+    else sqlite3_bind_null(st, 9);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) return sq_err(s, e, "recording a file");
@@ -197,8 +200,8 @@ static int read_files(sq_track *s, sqlite3_stmt *st, track_file **out, uint32_t 
     uint32_t cnt = 0, cap = 0, rcap = 0;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (!grow_rows((void **)&f, cnt, &cap, sizeof *f) ||
-            (reasons && !grow_rows((void **)&r, cnt, &rcap, sizeof *r))) {
+        if (!grow_room((void **)&f, cnt, &cap, sizeof *f) ||
+            (reasons && !grow_room((void **)&r, cnt, &rcap, sizeof *r))) {
             rc = SQLITE_NOMEM;
             break;
         }
@@ -238,7 +241,7 @@ static int s_pending_dates(track *t, char (**dates)[11], uint32_t *n, err_t *e)
     uint32_t cnt = 0, cap = 0;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (!grow_rows((void **)&d, cnt, &cap, sizeof *d)) {
+        if (!grow_room((void **)&d, cnt, &cap, sizeof *d)) {
             rc = SQLITE_NOMEM;
             break;
         }
@@ -292,8 +295,42 @@ static int step_cached(sq_track *s, sqlite3_stmt *st, err_t *e, const char *what
     return rc == SQLITE_DONE ? 0 : sq_err(s, e, what);
 }
 
-static int s_create_batch(track *t, const char *date, const track_file *files, uint32_t n,
-                          const char *reason, const char *manifest_bucket, int64_t now_us,
+/* The id holds the batch's sequence number: AUTOINCREMENT's last one, read
+ * once in the caller's write transaction (no one else can take the next one
+ * meanwhile), then counted here. One insert instead of an insert and a
+ * rename of the row. The random part keeps ids unique even if the database
+ * is ever recreated next to old output. */
+static int new_batch_id(sq_track *s, char out[64], int64_t *seq, err_t *e)
+{
+    if (s->next_seq == 0) {
+        TRY(prep_cached(s, "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name='batches'),0)+1",
+                        &s->batch_seq, e));
+        int rc = sqlite3_step(s->batch_seq);
+        s->next_seq = rc == SQLITE_ROW ? sqlite3_column_int64(s->batch_seq, 0) : 0;
+        sqlite3_reset(s->batch_seq);
+        if (rc != SQLITE_ROW) return rows_error(s, rc, e, "numbering a batch");
+    }
+    *seq = s->next_seq++;
+    char rnd[40];
+    rand_hex(s, rnd, 8);
+    snprintf(out, 64, "batch-%06lld-%s", (long long)*seq, rnd);
+    return 0;
+}
+
+static int s_batch_id_new(track *t, char out[64], err_t *e)
+{
+    int64_t seq;
+    return new_batch_id((sq_track *)t, out, &seq, e);
+}
+
+/* The number in an id that new_batch_id made. */
+static int64_t batch_seq_of(const char *batch_id)
+{
+    return strncmp(batch_id, "batch-", 6) == 0 ? strtoll(batch_id + 6, NULL, 10) : 0;
+}
+
+static int s_create_batch(track *t, const char *date, const track_file *files, uint32_t n, uint32_t n_pending,
+                          const char *batch_id, const char *reason, const char *manifest_bucket, int64_t now_us,
                           track_batch *out, err_t *e)
 {
     sq_track *s = (sq_track *)t;
@@ -301,22 +338,14 @@ static int s_create_batch(track *t, const char *date, const track_file *files, u
     memset(out, 0, sizeof *out);
     int64_t total = 0;
     for (uint32_t i = 0; i < n; i++) total += files[i].size;
-    /* The id holds the batch's sequence number, so it is taken before the
-     * insert: AUTOINCREMENT's last number, read in the caller's write
-     * transaction (no one else can take the next one meanwhile). One insert
-     * instead of an insert and a rename of the row. */
-    TRY(prep_cached(s, "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name='batches'),0)+1", &s->batch_seq,
-                    e));
-    sqlite3_stmt *st = s->batch_seq;
-    int rc = sqlite3_step(st);
-    int64_t seq = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    sqlite3_reset(st);
-    if (rc != SQLITE_ROW) return rows_error(s, rc, e, "numbering a batch");
-    /* The random part keeps ids unique even if the database is ever
-     * recreated next to old output. */
-    char rnd[40];
-    rand_hex(s, rnd, 8);
-    snprintf(out->batch_id, sizeof out->batch_id, "batch-%06lld-%s", (long long)seq, rnd);
+    int64_t seq = 0;
+    if (batch_id) {
+        seq = batch_seq_of(batch_id);
+        if (seq <= 0) return err_set(e, ERR_INTERNAL, "tracking store: not a batch id: %s", batch_id);
+        snprintf(out->batch_id, sizeof out->batch_id, "%s", batch_id);
+    } else {
+        TRY(new_batch_id(s, out->batch_id, &seq, e));
+    }
     snprintf(out->date, sizeof out->date, "%s", date);
     snprintf(out->manifest_key, sizeof out->manifest_key, "manifests/%s/%s.json", date, out->batch_id);
     snprintf(out->close_reason, sizeof out->close_reason, "%s", reason);
@@ -326,7 +355,7 @@ static int s_create_batch(track *t, const char *date, const track_file *files, u
     TRY(prep_cached(s, "INSERT INTO batches(seq,batch_id,date_prefix,status,close_reason,file_count,total_bytes,"
                        "manifest_key,created_us,updated_us) VALUES(?1,?2,?3,'manifested',?4,?5,?6,?7,?8,?8)",
                     &s->batch_new, e));
-    st = s->batch_new;
+    sqlite3_stmt *st = s->batch_new;
     sqlite3_bind_int64(st, 1, seq);
     sqlite3_bind_text(st, 2, out->batch_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, date, -1, SQLITE_STATIC);
@@ -337,22 +366,22 @@ static int s_create_batch(track *t, const char *date, const track_file *files, u
     sqlite3_bind_int64(st, 8, now_us);
     TRY(step_cached(s, st, e, "creating a batch"));
 
-    /* files are the first n of pending(date) in this transaction: one range
-     * update over the same order claims exactly them (row by row cost a
-     * look-up and a statement each). */
-    TRY(prep_cached(s, "UPDATE files SET status='manifested', batch_id=?1, updated_us=?2 "
-                       "WHERE status='pending' AND date_prefix=?3 AND created_us<=?4 "
-                       "AND (created_us<?4 OR key<?5 OR (key=?5 AND bucket<=?6))", &s->claim, e));
-    st = s->claim;
-    sqlite3_bind_text(st, 1, out->batch_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, now_us);
-    sqlite3_bind_text(st, 3, date, -1, SQLITE_STATIC);
-    if (n > 0) {
-        sqlite3_bind_int64(st, 4, files[n - 1].created_us);
-        sqlite3_bind_text(st, 5, files[n - 1].key, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 6, files[n - 1].bucket, -1, SQLITE_STATIC);
+    /* files[0..n_pending) are the first n_pending of pending(date) in this
+     * transaction: one range update over the same order claims exactly
+     * them (row by row cost a look-up and a statement each). */
+    if (n_pending > 0) {
+        TRY(prep_cached(s, "UPDATE files SET status='manifested', batch_id=?1, updated_us=?2 "
+                           "WHERE status='pending' AND date_prefix=?3 AND created_us<=?4 "
+                           "AND (created_us<?4 OR key<?5 OR (key=?5 AND bucket<=?6))", &s->claim, e));
+        st = s->claim;
+        sqlite3_bind_text(st, 1, out->batch_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, now_us);
+        sqlite3_bind_text(st, 3, date, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, files[n_pending - 1].created_us);
+        sqlite3_bind_text(st, 5, files[n_pending - 1].key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 6, files[n_pending - 1].bucket, -1, SQLITE_STATIC);
         TRY(step_cached(s, st, e, "claiming files"));
-        if (sqlite3_changes(s->db) != (int)n) return 1; /* not the files read: the caller rolls back */
+        if (sqlite3_changes(s->db) != (int)n_pending) return 1; /* not the files read: the caller rolls back */
     }
     /* next_run_us 0: runnable at once (schedules use the real clock). */
     TRY(prep_cached(s, "INSERT INTO executions(batch_id,state,next_run_us,created_us,updated_us) "
@@ -368,6 +397,17 @@ static int s_create_batch(track *t, const char *date, const track_file *files, u
     sqlite3_bind_int64(st, 2, now_us);
     sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
     return step_cached(s, st, e, "recording history");
+}
+
+static int s_release_files(track *t, const char *batch_id, int64_t now_us, err_t *e)
+{
+    sq_track *s = (sq_track *)t;
+    TRY(prep_cached(s, "UPDATE files SET status='pending', batch_id=NULL, updated_us=?2 "
+                       "WHERE batch_id=?1 AND NOT EXISTS (SELECT 1 FROM batches WHERE batch_id=?1)",
+                    &s->release, e));
+    sqlite3_bind_text(s->release, 1, batch_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s->release, 2, now_us);
+    return step_cached(s, s->release, e, "releasing files");
 }
 
 static void row_batch(sqlite3_stmt *st, track_batch *b)
@@ -392,7 +432,7 @@ static int s_unwritten(track *t, track_batch **out, uint32_t *n, err_t *e)
     uint32_t cnt = 0, cap = 0;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (!grow_rows((void **)&b, cnt, &cap, sizeof *b)) {
+        if (!grow_room((void **)&b, cnt, &cap, sizeof *b)) {
             rc = SQLITE_NOMEM;
             break;
         }
@@ -472,7 +512,7 @@ static int s_counts(track *t, const char *date, track_count **out, uint32_t *n, 
     uint32_t cnt = 0, cap = 0;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (!grow_rows((void **)&c, cnt, &cap, sizeof *c)) {
+        if (!grow_room((void **)&c, cnt, &cap, sizeof *c)) {
             rc = SQLITE_NOMEM;
             break;
         }
@@ -505,7 +545,7 @@ static int s_batches(track *t, const char *date, uint32_t limit, track_batch_inf
     uint32_t cnt = 0, cap = 0;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (!grow_rows((void **)&b, cnt, &cap, sizeof *b)) {
+        if (!grow_room((void **)&b, cnt, &cap, sizeof *b)) {
             rc = SQLITE_NOMEM;
             break;
         }
@@ -723,7 +763,7 @@ static int s_history(track *t, const char *batch_id, track_history **out, uint32
     uint32_t cnt = 0, cap = 0;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (!grow_rows((void **)&h, cnt, &cap, sizeof *h)) {
+        if (!grow_room((void **)&h, cnt, &cap, sizeof *h)) {
             rc = SQLITE_NOMEM;
             break;
         }
@@ -812,7 +852,7 @@ static int s_unalerted(track *t, char ***ids, uint32_t *n, err_t *e)
     uint32_t cnt = 0, cap = 0;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (!grow_rows((void **)&a, cnt, &cap, sizeof *a)) {
+        if (!grow_room((void **)&a, cnt, &cap, sizeof *a)) {
             rc = SQLITE_NOMEM;
             break;
         }
@@ -872,13 +912,14 @@ static void s_close(track *t)
     sqlite3_finalize(s->uris);
     sqlite3_finalize(s->mark_written);
     sqlite3_finalize(s->exec_input);
+    sqlite3_finalize(s->release);
     sqlite3_close(s->db);
     free(s);
 }
 
 static const track_ops SQLITE_OPS = {
-    s_begin, s_commit, s_rollback, s_add_file, s_file_known, s_pending, s_pending_dates, s_create_batch,
-    s_unwritten, s_batch_uris, s_manifest_written, s_counts, s_batches, s_quarantined,
+    s_begin, s_commit, s_rollback, s_add_file, s_file_known, s_pending, s_pending_dates, s_batch_id_new,
+    s_create_batch, s_release_files, s_unwritten, s_batch_uris, s_manifest_written, s_counts, s_batches, s_quarantined,
     s_exec_claim, s_exec_renew, s_exec_transition, s_history_add, s_history, s_exec_outstanding,
     s_redrive, s_unalerted, s_mark_alerted, s_batch_get, s_close,
 };
@@ -930,8 +971,9 @@ track *track_sqlite_open(const char *path, err_t *e)
         nanosleep(&ts, NULL);
     }
     if (setup != 0 ||
-        prep(s, "INSERT INTO files(bucket,key,uri,size,date_prefix,status,reason,created_us,updated_us) "
-                "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?8) ON CONFLICT(bucket,key) DO NOTHING", &s->add_file, e) != 0 ||
+        prep(s, "INSERT INTO files(bucket,key,uri,size,date_prefix,status,reason,batch_id,created_us,updated_us) "
+                "VALUES(?1,?2,?3,?4,?5,CASE WHEN ?9 IS NULL THEN ?6 ELSE 'manifested' END,?7,?9,?8,?8) "
+                "ON CONFLICT(bucket,key) DO NOTHING", &s->add_file, e) != 0 ||
         prep(s, "SELECT bucket,key,uri,size,created_us FROM files WHERE status='pending' AND date_prefix=?1 "
                 "ORDER BY created_us, key, bucket LIMIT ?2", &s->pending, e) != 0 ||
         prep(s, "SELECT 1 FROM files WHERE bucket=?1 AND key=?2", &s->known, e) != 0) {

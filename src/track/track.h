@@ -27,6 +27,10 @@ typedef struct {
     const char *date;
     const char *status;   /* TRACK_PENDING or TRACK_QUARANTINED */
     const char *reason;   /* why it was quarantined, else NULL */
+    /* Pending only: recorded as claimed by this batch, which create_batch
+     * must then record in the same transaction (or release_files undo):
+     * a claim made as the file is added costs no second write of its row. */
+    const char *batch_id;
     int64_t now_us;
 } track_file_in;
 
@@ -97,13 +101,19 @@ typedef struct {
     int (*pending)(track *t, const char *date, uint32_t limit, track_file **out, uint32_t *n, err_t *e);
     /* Dates that have pending files, ascending. */
     int (*pending_dates)(track *t, char (**dates)[11], uint32_t *n, err_t *e);
-    /* Claims files into a new batch with a new id that is never reused;
-     * records the workflow execution in the same step. files are the first
-     * n that pending returned for date in the same transaction (its order
-     * is total). Returns 1 (not -1) if some file was no longer pending. */
-    int (*create_batch)(track *t, const char *date, const track_file *files, uint32_t n,
-                        const char *close_reason, const char *manifest_bucket, int64_t now_us,
-                        track_batch *out, err_t *e);
+    /* A new batch id, never reused, for add_file and create_batch in the
+     * same transaction. */
+    int (*batch_id_new)(track *t, char out[64], err_t *e);
+    /* Records a batch of files[0..n) and claims the first n_pending: those
+     * are the first that pending returned for date in the same transaction
+     * (its order is total); the rest were added with batch_id. batch_id
+     * NULL: a new one. Records the workflow execution in the same step.
+     * Returns 1 (not -1) if some file was no longer pending. */
+    int (*create_batch)(track *t, const char *date, const track_file *files, uint32_t n, uint32_t n_pending,
+                        const char *batch_id, const char *close_reason, const char *manifest_bucket,
+                        int64_t now_us, track_batch *out, err_t *e);
+    /* Files added with batch_id that no batch recorded go back to pending. */
+    int (*release_files)(track *t, const char *batch_id, int64_t now_us, err_t *e);
     /* Batches whose manifest is not written yet. */
     int (*unwritten)(track *t, track_batch **out, uint32_t *n, err_t *e);
     int (*batch_uris)(track *t, const char *batch_id, char ***uris, uint32_t *n, err_t *e);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import fs from 'node:fs'
 
 import {
-  sandbox, assertExit, assertSummary, s3Event, PAST, TODAY, FUTURE, nowPlus, manifestUris,
+  sandbox, assertExit, assertSummary, s3Event, sqsEvent, PAST, TODAY, FUTURE, nowPlus, manifestUris,
   checkBatchesConsistent, listFiles, fileUri,
 } from './ingest-lib.mjs'
 
@@ -410,4 +410,63 @@ test('batching: a long invocation claims its full batches as it goes (every 10,0
   }
   assert.equal(count(sb, 'pending', TODAY), 50)
   checkBatchesConsistent(sb, { max: 1000 })
+})
+
+test('batching: a batch formed as files are tracked goes back to pending when its transaction commits unfilled; the next one, and the next invocation, go on with it', async t => {
+  // 10,050 files at 300 a batch: the first transaction (10,000 files) records
+  // 33 full batches as they fill; the 100 files of the 34th go back to
+  // pending at its commit. The next transaction starts from them and adds
+  // 50; those 150 wait too.
+  const sb = sandbox(t, { env: { MAX_FILES_PER_MANIFEST: '300' } })
+  const objs = putMany(sb, TODAY, 10050)
+  const docs = []
+  for (let i = 0; i < objs.length; i += 50) docs.push(s3Event(objs.slice(i, i + 50)))
+  assertSummary(await sb.ingest(docs), 0, { processed: 10050, manifests: 33, errors: 0 })
+  assert.deepEqual(reasons(sb), Array(33).fill([TODAY, 300, 'full']))
+  assert.deepEqual(sb.sql("SELECT count(*) AS n, count(batch_id) AS b FROM files WHERE status='pending'"), [{ n: 150, b: 0 }])
+  assert.deepEqual(sb.sql('SELECT (SELECT count(*) FROM executions) AS e, (SELECT count(*) FROM history) AS h'),
+    [{ e: 33, h: 33 }], 'one execution and one history row per batch, none for a batch that did not close')
+  assert.deepEqual(claimOrder(sb), objs.slice(0, 9900).map(o => fileUri(o.path)))
+  const waiting = sb.sql("SELECT key FROM files WHERE status='pending' ORDER BY created_us, key").map(f => f.key)
+  assert.deepEqual(waiting, objs.slice(9900).map(o => o.key))
+
+  // 150 more: the 150 waiting head the next batch, oldest first.
+  const more = putMany(sb, TODAY, 150, { start: 10050 })
+  assertSummary(await sb.ingest([s3Event(more)]), 0, { processed: 150, manifests: 1, errors: 0 })
+  assert.deepEqual(reasons(sb), Array(34).fill([TODAY, 300, 'full']))
+  assert.equal(count(sb, 'pending'), 0)
+  assert.deepEqual(claimOrder(sb), [...objs, ...more].map(o => fileUri(o.path)))
+  checkBatchesConsistent(sb, { max: 300 })
+})
+
+test('batching: when recording a batch fails mid-transaction, none of the transaction\'s events commit and all are reported for retry; the retry tracks and batches each file once', async t => {
+  const sb = sandbox(t, { env: { MAX_FILES_PER_MANIFEST: '3' } })
+  const objs = putMany(sb, TODAY, 7)
+  const ev = sqsEvent(objs.map((o, i) => ({ messageId: `m${i}`, body: s3Event([o]) })))
+  // The store refuses the second batch's history row: the first batch was
+  // recorded in the same transaction, and must not survive either.
+  assertExit(await sb.run(['status']), 0) // creates the store
+  sb.sql("CREATE TRIGGER refuse BEFORE INSERT ON history WHEN (SELECT count(*) FROM history) >= 1 " +
+    "BEGIN SELECT RAISE(ABORT, 'the store refuses'); END;")
+  const r = await sb.ingest([ev])
+  // m0..m5 were in the failed transaction; m6 came after, in a new one.
+  const failed = objs.slice(0, 6).map((_, i) => `m${i}`)
+  const s = assertSummary(r, 3, { processed: 1, manifests: 0, failures: failed })
+  assert.ok(s.errors.every(e => /the store refuses/.test(e.message)), JSON.stringify(s.errors))
+  assert.deepEqual(sb.sql('SELECT (SELECT count(*) FROM batches) AS b, (SELECT count(*) FROM executions) AS e'),
+    [{ b: 0, e: 0 }], 'no batch committed')
+  assert.deepEqual(sb.files().map(f => [f.key, f.status, f.batch_id]), [[objs[6].key, 'pending', null]])
+  assert.deepEqual(listFiles(sb.bucket('manifests')).filter(k => k.startsWith('manifests/')), [], 'no manifest')
+
+  // Lambda sends the failed messages again.
+  sb.sql('DROP TRIGGER refuse')
+  const retry = sqsEvent(failed.map(id => ({ messageId: id, body: s3Event([objs[Number(id.slice(1))]]) })))
+  assertSummary(await sb.ingest([retry]), 0, { processed: 6, manifests: 2, errors: 0, failures: [] })
+  assert.deepEqual(reasons(sb), [[TODAY, 3, 'full'], [TODAY, 3, 'full']])
+  // Claim order is (time tracked, key, bucket); the sandbox's clock stands
+  // still, so m6, tracked first, still sorts after the others.
+  assert.deepEqual(claimOrder(sb), objs.slice(0, 6).map(o => fileUri(o.path)))
+  assert.deepEqual(sb.sql("SELECT key FROM files WHERE status='pending'").map(f => f.key), [objs[6].key])
+  assert.equal(sb.files().length, 7)
+  checkBatchesConsistent(sb, { max: 3 })
 })
