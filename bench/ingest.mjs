@@ -233,7 +233,7 @@ function runOnce(max, rep) {
 
   // Phases, from the INFO lines' millisecond timestamps: "read" ends with
   // the line that says the events file was read to its end (every event
-  // tracked, and the full batches of every 10,000 files claimed on the way),
+  // tracked, and the full batches formed on the way, committed every 10,000 files),
   // "settle" is the rest (the last commit, the last claims, the manifests
   // still to write).
   const lines = stderr.split('\n');
@@ -306,7 +306,7 @@ const json = {
   method: `build/ndpq ingest EVENTS_FILE, timed end to end (process start to exit) into a fresh NDPQ_HOME (new state.db, WAL) per run, nothing deleted before or between the runs; ` +
     `${N} S3 ObjectCreated notifications in ${meta.sqs_events} Lambda SQS events of ${MSGS_PER_SQS_EVENT} messages, one object each, ` +
     `all dated today (full batches only). Phases from the INFO log timestamps (ms): read = start to the line saying the events ` +
-    `file was read to its end (parse, stat, tracking inserts and their commits, and the full batches claimed every 10,000 files ` +
+    `file was read to its end (parse, stat, tracking inserts and their commits, and the full batches formed as their files are tracked ` +
     `with their manifests written meanwhile), settle = the rest (last commit, last claims, manifests still to write); ` +
     `first batch = start to the first batch line. ` +
     `Every run is checked with sqlite3 and the manifests on disk.`,

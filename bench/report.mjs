@@ -342,7 +342,7 @@ if (ingest) {
       r.events_per_s_all.map((x) => kev(x)).join(' ')]));
   }
   out.push('read = process start to the events file read to its end: parse + stat + tracking inserts and commits, with the');
-  out.push('full batches claimed every 10,000 files (their manifests written meanwhile); settle = the rest (last commit,');
+  out.push('full batches formed as their files are tracked (their manifests written meanwhile); settle = the rest (last commit,');
   out.push('last claims, manifests still to write); 1st batch = seconds to the first batch line. Counts checked with sqlite3.');
 }
 

@@ -51,6 +51,32 @@ static int emit(walk *w, event_rec *r)
     return w->stop;
 }
 
+/* out = where + sep + s, cut to cap - 1 bytes like snprintf: a record's
+ * "where" is made for every record, and snprintf's was an eighth of the
+ * reading thread's time. */
+static void here_join(char *out, size_t cap, const char *where, const char *sep, const char *s)
+{
+    const char *parts[3] = {where, sep, s};
+    size_t n = 0;
+    for (int k = 0; k < 3; k++) {
+        size_t len = strlen(parts[k]);
+        if (len > cap - 1 - n) len = cap - 1 - n;
+        memcpy(out + n, parts[k], len);
+        n += len;
+    }
+    out[n] = '\0';
+}
+
+/* here_join with ", record N" (N counted from 1). */
+static void here_record(char *out, size_t cap, const char *where, size_t i)
+{
+    char num[24], *p = num + sizeof num;
+    *--p = '\0';
+    do *--p = (char)('0' + i % 10);
+    while ((i /= 10) > 0);
+    here_join(out, cap, where, ", record ", p);
+}
+
 static int emit_error(walk *w, const char *msgid, const char *where, const char *fmt, const char *arg)
 {
     char msg[512];
@@ -161,17 +187,17 @@ static int handle_doc(walk *w, json_t *doc, const char *msgid, const char *where
             json_t *mid = json_object_get(r, "messageId");
             if (json_is_object(r) && json_is_string(body)) {
                 const char *id = json_is_string(mid) ? json_string_value(mid) : NULL;
-                snprintf(here, sizeof here, "%s, SQS message %s", where, id ? id : "(no messageId)");
+                here_join(here, sizeof here, where, ", SQS message ", id ? id : "(no messageId)");
                 if (!id) {
                     if (emit_error(w, NULL, here, "%s", "SQS record without messageId")) return w->stop;
                     continue;
                 }
                 if (handle_body(w, json_string_value(body), id, here, depth)) return w->stop;
             } else if (json_is_object(r) && json_object_get(r, "s3")) {
-                snprintf(here, sizeof here, "%s, record %zu", where, i + 1);
+                here_record(here, sizeof here, where, i + 1);
                 if (s3_record(w, r, msgid, here)) return w->stop;
             } else {
-                snprintf(here, sizeof here, "%s, record %zu", where, i + 1);
+                here_record(here, sizeof here, where, i + 1);
                 if (emit_error(w, msgid, here, "%s", "record is neither an SQS message nor an S3 record"))
                     return w->stop;
             }
@@ -316,17 +342,17 @@ static int fast_doc(walk *w, const char **d, const char *end, const char *msgid,
                     if (emit_error(w, msgid, where, "%s", "out of memory")) return w->stop;
                     continue;
                 }
-                snprintf(here, sizeof here, "%s, SQS message %s", where, id ? id : "(no messageId)");
+                here_join(here, sizeof here, where, ", SQS message ", id ? id : "(no messageId)");
                 if (!id) {
                     if (emit_error(w, NULL, here, "%s", "SQS record without messageId")) return w->stop;
                     continue;
                 }
                 if (fast_body(w, rv[0], end, rend, id, here, depth)) return w->stop;
             } else if (is_obj && rv[2]) {
-                snprintf(here, sizeof here, "%s, record %zu", where, i + 1);
+                here_record(here, sizeof here, where, i + 1);
                 if (fast_s3_record(w, r, end, msgid, here)) return w->stop;
             } else {
-                snprintf(here, sizeof here, "%s, record %zu", where, i + 1);
+                here_record(here, sizeof here, where, i + 1);
                 if (emit_error(w, msgid, here, "%s", "record is neither an SQS message nor an S3 record"))
                     return w->stop;
             }

@@ -387,6 +387,31 @@ static void test_events_corpus_mutations(void)
     CHECK(files > 0);
 }
 
+/* Each record is named by its place (counted from 1, any number of
+ * digits) or its SQS message id, in both parsers. */
+static void test_events_where(void)
+{
+    static const char head[] = "{\"Records\":[1", tail[] = "]}\n{\"Records\":[{\"messageId\":\"m-7\",\"body\":\"[]\"}]}\n";
+    buf src = {0};
+    buf_append(&src, head, strlen(head));
+    for (int i = 1; i < 12; i++) buf_append(&src, ",1", 2);
+    buf_append(&src, tail, strlen(tail));
+    for (int jansson = 0; jansson < 2; jansson++) {
+        buf out = {0};
+        err_t e = {0};
+        (jansson ? events_parse_jansson : events_parse)((const char *)src.data, src.len, record, &out, &e);
+        CHECK(buf_cstr(&out) != NULL);
+        const char *t = (const char *)out.data;
+        CHECK(strstr(t, "|document 1, record 1|") != NULL);
+        CHECK(strstr(t, "|document 1, record 10|") != NULL);
+        CHECK(strstr(t, "|document 1, record 12|") != NULL);
+        CHECK(strstr(t, "|document 2, SQS message m-7|") != NULL);
+        CHECK(strstr(t, "record 13") == NULL);
+        buf_free(&out);
+    }
+    buf_free(&src);
+}
+
 void register_events_tests(void)
 {
     TEST_ADD(test_evjson_check_cases);
@@ -395,4 +420,5 @@ void register_events_tests(void)
     TEST_ADD(test_evjson_get);
     TEST_ADD(test_events_same_as_jansson);
     TEST_ADD(test_events_corpus_mutations);
+    TEST_ADD(test_events_where);
 }
