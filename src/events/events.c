@@ -236,15 +236,18 @@ static int handle_doc(walk *w, json_t *doc, const char *msgid, const char *where
  * handle_doc, s3_record, object_fields and handle_body above, which stay as
  * the path for everything evjson does not vouch for; tests compare both. */
 
-/* Decoded string value v into room for cap bytes; the NUL is included. */
-static const char *fast_str_in(walk *w, const char *v, const char *end, size_t cap, bool *oom)
+/* Decoded string value v into room for cap bytes; the NUL is included.
+ * *len (if len) is its length. */
+static const char *fast_str_in(walk *w, const char *v, const char *end, size_t cap, bool *oom, size_t *len)
 {
     char *out = (char *)arena_reserve(&w->strs, cap);
     if (!out) {
         *oom = true;
         return NULL;
     }
-    arena_commit(&w->strs, evjson_decode(v, end, out) + 1);
+    size_t n = evjson_decode(v, end, out);
+    arena_commit(&w->strs, n + 1);
+    if (len) *len = n;
     return out;
 }
 
@@ -252,7 +255,7 @@ static const char *fast_str_in(walk *w, const char *v, const char *end, size_t c
 static const char *fast_str(walk *w, const char *v, const char *end, bool *oom)
 {
     if (evjson_type_of(v) != EVJSON_STRING) return NULL;
-    return fast_str_in(w, v, end, evjson_raw_len(v, end) + 1, oom);
+    return fast_str_in(w, v, end, evjson_raw_len(v, end) + 1, oom, NULL);
 }
 
 static const evjson_key OBJ_NAME[] = {EVJSON_KEY("name")};
@@ -275,14 +278,15 @@ static const char *fast_object_fields(walk *w, const char *bucket, const char *o
     return check_object(nm, key, ov[1] != NULL, whole, *size);
 }
 
-static const evjson_key S3_REC[] = {EVJSON_KEY("s3"), EVJSON_KEY("eventName")};
 static const evjson_key S3_PARTS[] = {EVJSON_KEY("bucket"), EVJSON_KEY("object")};
 
-static int fast_s3_record(walk *w, const char *r, const char *end, const char *msgid, const char *where)
+/* s3 and event_name: the record's members, as fast_doc found them (one
+ * walk over the record for all it needs). */
+static int fast_s3_record(walk *w, const char *s3, const char *event_name, const char *end, const char *msgid,
+                          const char *where)
 {
-    const char *v[2], *parts[2] = {NULL, NULL};
+    const char *v[2] = {s3, event_name}, *parts[2] = {NULL, NULL};
     bool oom = false;
-    evjson_get(r, end, S3_REC, 2, v);
     const char *name = fast_str(w, v[1], end, &oom);
     if (oom) return emit_error(w, msgid, where, "%s", "out of memory");
     int rc;
@@ -309,9 +313,10 @@ static int fast_body(walk *w, const char *v, const char *end, const char *lim, c
                      const char *where, int depth)
 {
     bool oom = false;
-    const char *text = lim ? fast_str_in(w, v, end, (size_t)(lim - v), &oom) : fast_str(w, v, end, &oom);
+    size_t len = 0; /* evjson refuses \u0000: no NUL inside */
+    const char *text = lim ? fast_str_in(w, v, end, (size_t)(lim - v), &oom, &len) : fast_str(w, v, end, &oom);
     if (!text) return emit_error(w, msgid, where, "%s", "out of memory");
-    size_t len = strlen(text); /* evjson refuses \u0000: no NUL inside */
+    if (!lim) len = strlen(text);
     size_t i = 0;
     while (i < len && (text[i] == ' ' || text[i] == '\t' || text[i] == '\r' || text[i] == '\n')) i++;
     const char *d[D_N];
@@ -322,7 +327,8 @@ static int fast_body(walk *w, const char *v, const char *end, const char *lim, c
     return fast_doc(w, d, text + i + n, msgid, where, depth + 1);
 }
 
-static const evjson_key REC_KEYS[] = {EVJSON_KEY("body"), EVJSON_KEY("messageId"), EVJSON_KEY("s3")};
+static const evjson_key REC_KEYS[] = {EVJSON_KEY("body"), EVJSON_KEY("messageId"), EVJSON_KEY("s3"),
+                                      EVJSON_KEY("eventName")};
 
 static int fast_doc(walk *w, const char **d, const char *end, const char *msgid, const char *where, int depth)
 {
@@ -333,9 +339,9 @@ static int fast_doc(walk *w, const char **d, const char *end, const char *msgid,
         const char *rend;
         for (const char *r = evjson_first(d[D_RECORDS], end); r; r = evjson_next(rend, end), i++) {
             char here[256];
-            const char *rv[3] = {NULL, NULL, NULL};
+            const char *rv[4] = {NULL, NULL, NULL, NULL};
             bool is_obj = evjson_type_of(r) == EVJSON_OBJECT;
-            rend = is_obj ? evjson_get(r, end, REC_KEYS, 3, rv) : evjson_skip(r, end);
+            rend = is_obj ? evjson_get(r, end, REC_KEYS, 4, rv) : evjson_skip(r, end);
             if (is_obj && evjson_type_of(rv[0]) == EVJSON_STRING) {
                 const char *id = fast_str(w, rv[1], end, &oom);
                 if (oom) {
@@ -350,7 +356,7 @@ static int fast_doc(walk *w, const char **d, const char *end, const char *msgid,
                 if (fast_body(w, rv[0], end, rend, id, here, depth)) return w->stop;
             } else if (is_obj && rv[2]) {
                 here_record(here, sizeof here, where, i + 1);
-                if (fast_s3_record(w, r, end, msgid, here)) return w->stop;
+                if (fast_s3_record(w, rv[2], rv[3], end, msgid, here)) return w->stop;
             } else {
                 here_record(here, sizeof here, where, i + 1);
                 if (emit_error(w, msgid, here, "%s", "record is neither an SQS message nor an S3 record"))
