@@ -979,15 +979,21 @@ static void *mw_main(void *arg)
     return NULL;
 }
 
-/* Marks what the helper wrote once it is done (wait: even if not yet). */
+static void mw_start(ingest *g);
+
+/* Marks what the helper wrote once it is done (wait: even if not yet),
+ * after handing it what waits: the helper writes while this thread marks. */
 static void mw_reap(ingest *g, bool wait)
 {
     struct ingest_mw *m = g->mw;
     if (!m->running || (!wait && !atomic_load(&m->done))) return;
     pthread_join(m->th, NULL);
     m->running = false;
-    chunk_mark(g, &m->cur);
-    chunk_free(&m->cur);
+    mchunk written = m->cur;
+    m->cur = (mchunk){0};
+    mw_start(g);
+    chunk_mark(g, &written);
+    chunk_free(&written);
 }
 
 /* Hands what waits to the helper, if it is free. */
