@@ -228,12 +228,29 @@ static int seen_before(ingest *g, const event_rec *r)
 
 static int apply_rules(ingest *g, const char *date, bool manual, bool closed_only, err_t *e);
 
+/* How many of f[0..n) (a date's pending files, in claim order) form the
+ * next batch under the configured rules (batcher_next), why in *why; -1
+ * when out of memory. */
+static int64_t next_batch(const ingest *g, const track_file *f, uint32_t n, const batcher_mode *m, const char **why)
+{
+    const config *c = g->cfg;
+    batcher_rules rules = {(uint32_t)c->max_files, (uint32_t)c->min_files, c->max_batch_bytes,
+                           (int64_t)c->max_wait_s * 1000000};
+    batcher_file *bf = calloc(n ? n : 1, sizeof *bf);
+    if (!bf) return -1;
+    for (uint32_t i = 0; i < n; i++) bf[i] = (batcher_file){f[i].size, f[i].created_us};
+    uint32_t k = batcher_next(bf, n, &rules, m, why);
+    free(bf);
+    return k;
+}
+
 /* Full (and bytes) batches of what committed are claimed while the next
  * events are tracked, so their claims and manifests overlap the reading
  * ahead instead of following it: the same batches as at the end. A failure
  * leaves the files pending for ingest_settle, which reports it. */
 static void claim_closed(ingest *g)
 {
+    g->claims_due = false;
     for (uint32_t i = 0; i < g->ndates; i++) {
         err_t e = {0};
         if (apply_rules(g, g->dates[i], false, true, &e) != 0) {
@@ -280,26 +297,41 @@ static void forms_free(ingest *g)
     g->nforms = g->capforms = g->ndone = g->capdone = 0;
 }
 
-/* The files a forming batch holds go back to pending (those added to it
- * are released; the ones that were pending stay so) and the date's files
- * wait for the claims after the commit. */
-static int form_stop(ingest *g, ingest_form *fm, err_t *e)
+/* Empty, with no batch id: the next file starts a new batch. */
+static void form_reset(ingest_form *fm)
+{
+    fm->f = NULL;
+    fm->n = fm->cap = fm->n_pending = 0;
+    fm->bytes = 0;
+    fm->batch_id[0] = '\0';
+}
+
+/* The files a forming batch holds go back to pending: those added to it
+ * are released, the ones that were pending stay so. */
+static int form_release(ingest *g, ingest_form *fm, err_t *e)
 {
     int rc = 0;
     if (fm->batch_id[0] && fm->n > fm->n_pending)
         rc = g->tr->ops->release_files(g->tr, fm->batch_id, clock_now_us(), e);
     track_files_free(fm->f, fm->n);
-    fm->f = NULL;
-    fm->n = fm->cap = fm->n_pending = 0;
-    fm->bytes = 0;
-    fm->batch_id[0] = '\0';
-    fm->direct = false;
+    form_reset(fm);
     return rc;
 }
 
+/* Stops forming for the date: its files wait for the claims after the
+ * commit. */
+static int form_stop(ingest *g, ingest_form *fm, err_t *e)
+{
+    fm->direct = false;
+    g->claims_due = true;
+    return form_release(g, fm, e);
+}
+
+/* Before a commit: what did not close cannot close with these files alone,
+ * so it waits for more, and no claim after the commit is needed for it. */
 static int forms_release(ingest *g, err_t *e)
 {
-    for (uint32_t i = 0; i < g->nforms; i++) TRY(form_stop(g, &g->forms[i], e));
+    for (uint32_t i = 0; i < g->nforms; i++) TRY(form_release(g, &g->forms[i], e));
     return 0;
 }
 
@@ -312,23 +344,14 @@ static ingest_form *form_get(ingest *g, const char *date)
     ingest_form *fm = &g->forms[g->nforms++];
     *fm = (ingest_form){0};
     memcpy(fm->date, date, 11);
-    const config *c = g->cfg;
-    uint32_t max = (uint32_t)c->max_files;
+    uint32_t max = (uint32_t)g->cfg->max_files;
     err_t e = {0};
     if (max == 0 || g->tr->ops->pending(g->tr, date, max, &fm->f, &fm->n, &e) != 0) return fm;
     fm->cap = fm->n_pending = fm->n;
-    batcher_file *bf = calloc(fm->n ? fm->n : 1, sizeof *bf);
-    if (!bf) return fm;
-    for (uint32_t i = 0; i < fm->n; i++) {
-        bf[i] = (batcher_file){fm->f[i].size, fm->f[i].created_us};
-        fm->bytes += fm->f[i].size;
-    }
-    batcher_rules rules = {max, (uint32_t)c->min_files, c->max_batch_bytes, 0};
-    batcher_mode m = {.closed_only = true};
+    for (uint32_t i = 0; i < fm->n; i++) fm->bytes += fm->f[i].size;
     const char *why;
     /* A batch that could close already is claimed after the commit. */
-    fm->direct = batcher_next(bf, fm->n, &rules, &m, &why) == 0;
-    free(bf);
+    fm->direct = next_batch(g, fm->f, fm->n, &(batcher_mode){.closed_only = true}, &why) == 0;
     return fm;
 }
 
@@ -364,16 +387,11 @@ static int form_push(ingest_form *fm, const track_file_in *f)
 static int form_close(ingest *g, ingest_form *fm, err_t *e)
 {
     const config *c = g->cfg;
-    uint32_t max = (uint32_t)c->max_files;
-    if (fm->n < max && !(c->max_batch_bytes > 0 && fm->bytes >= c->max_batch_bytes)) return 0;
-    batcher_file *bf = calloc(fm->n, sizeof *bf);
-    if (!bf) return err_set(e, ERR_NOMEM, "out of memory");
-    for (uint32_t i = 0; i < fm->n; i++) bf[i] = (batcher_file){fm->f[i].size, fm->f[i].created_us};
-    batcher_rules rules = {max, (uint32_t)c->min_files, c->max_batch_bytes, 0};
-    batcher_mode m = {.closed_only = true};
+    /* Only a full or bytes close can come with this file (not earlier). */
+    if (fm->n < (uint32_t)c->max_files && !(c->max_batch_bytes > 0 && fm->bytes >= c->max_batch_bytes)) return 0;
     const char *why;
-    uint32_t k = batcher_next(bf, fm->n, &rules, &m, &why);
-    free(bf);
+    int64_t k = next_batch(g, fm->f, fm->n, &(batcher_mode){.closed_only = true}, &why);
+    if (k < 0) return err_set(e, ERR_NOMEM, "out of memory");
     if (k == 0) return 0;
     if (k != fm->n || !grow_room((void **)&g->done, g->ndone, &g->capdone, sizeof *g->done)) return 1;
     ingest_done *d = &g->done[g->ndone];
@@ -383,10 +401,7 @@ static int form_close(ingest *g, ingest_form *fm, err_t *e)
     TRY(rc);
     d->f = fm->f;
     g->ndone++;
-    fm->f = NULL;
-    fm->n = fm->cap = fm->n_pending = 0;
-    fm->bytes = 0;
-    fm->batch_id[0] = '\0';
+    form_reset(fm);
     return 0;
 }
 
@@ -536,6 +551,7 @@ static int on_object(ingest *g, const event_rec *r, const prefetch_rec *pre)
         g->t_processed++;
         touch_date(g, date);
         log_debug("tracked %s/%s for %s", r->bucket, r->key, date);
+        if (!fm) g->claims_due = true;
         if (fm && form_after_add(g, fm, &f, &e) != 0) {
             txn_abort(g, r, &e);
             buf_free(&uri);
@@ -544,7 +560,7 @@ static int on_object(ingest *g, const event_rec *r, const prefetch_rec *pre)
     }
     if (r->message_id) push_str(&g->txn_msgs, &g->ntxn, &g->captxn, r->message_id);
     buf_free(&uri);
-    if (++g->txn_adds >= TXN_MAX_ADDS && txn_commit(g) == 0) claim_closed(g);
+    if (++g->txn_adds >= TXN_MAX_ADDS && txn_commit(g) == 0 && g->claims_due) claim_closed(g);
     return 0;
 }
 
@@ -663,7 +679,6 @@ static int apply_rules(ingest *g, const char *date, bool manual, bool closed_onl
 {
     const config *c = g->cfg;
     uint32_t max = (uint32_t)c->max_files;
-    batcher_rules rules = {max, (uint32_t)c->min_files, c->max_batch_bytes, (int64_t)c->max_wait_s * 1000000};
     /* Several batches per transaction (up to CLAIM_TXN_FILES files): each
      * is still all-or-nothing, and the commits, not the claims, cost. */
     track_batch bs[CLAIM_TXN_BATCHES];
@@ -685,17 +700,15 @@ static int apply_rules(ingest *g, const char *date, bool manual, bool closed_onl
         }
         uint32_t n = w.n - w.at < max ? w.n - w.at : max;
         const track_file *f = w.f ? w.f + w.at : NULL; /* NULL: nothing was pending */
-        batcher_file *bf = calloc(n ? n : 1, sizeof *bf);
-        if (!bf) {
-            rc = err_set(e, ERR_NOMEM, "out of memory");
-            break;
-        }
-        for (uint32_t i = 0; i < n; i++) bf[i] = (batcher_file){f[i].size, f[i].created_us};
         batcher_mode m = {.past = strcmp(date, g->today) < 0, .manual = manual, .closed_only = closed_only,
                           .now_us = clock_now_us()};
         const char *why;
-        uint32_t k = batcher_next(bf, n, &rules, &m, &why);
-        free(bf);
+        int64_t nk = next_batch(g, f, n, &m, &why);
+        if (nk < 0) {
+            rc = err_set(e, ERR_NOMEM, "out of memory");
+            break;
+        }
+        uint32_t k = (uint32_t)nk;
         done = k == 0;
         if (k > 0) {
             rc = g->tr->ops->create_batch(g->tr, date, f, k, k, NULL, why, c->manifest_bucket, m.now_us, &bs[nb],

@@ -49,6 +49,7 @@ typedef struct {
     uint32_t nforms, capforms;
     struct ingest_done *done;
     uint32_t ndone, capdone;
+    bool claims_due;          /* files went pending unformed: claim after the commit */
     bool in_txn;
     bool owns;                /* store and tracking store opened by ingest_open */
 } ingest;
