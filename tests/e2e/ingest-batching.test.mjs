@@ -470,3 +470,25 @@ test('batching: when recording a batch fails mid-transaction, none of the transa
   assert.equal(sb.files().length, 7)
   checkBatchesConsistent(sb, { max: 3 })
 })
+
+test('batching: files that do not come in claim order are not formed into batches as they are tracked, but still claimed after every 10,000 tracked files', async t => {
+  // The sandbox's clock stands still, so claim order is key order; the keys
+  // come in descending order, so no file follows the one before it.
+  const sb = sandbox(t, { env: { MAX_FILES_PER_MANIFEST: '1000', LOG_LEVEL: 'debug' } })
+  const objs = putMany(sb, TODAY, 10050).reverse()
+  const docs = []
+  for (let i = 0; i < objs.length; i += 50) docs.push(s3Event(objs.slice(i, i + 50)))
+  const r = await sb.ingest(docs)
+  assertSummary(r, 0, { processed: 10050, manifests: 10, errors: 0 })
+  const lines = r.stderr.split('\n')
+  const firstBatch = lines.findIndex(l => / batch batch-\S+: 1000 file\(s\) for /.test(l))
+  const tracked = key => lines.findIndex(l => l.includes(`tracked input/${key} for ${TODAY}`))
+  assert.ok(firstBatch > tracked(objs[9999].key), 'claimed after the 10,000th file was tracked')
+  assert.ok(tracked(objs[10000].key) > firstBatch, 'claimed before the 10,001st file was tracked')
+  // The first 10,000 tracked, in key order, make the ten batches; the last 50 wait.
+  assert.deepEqual(reasons(sb), Array(10).fill([TODAY, 1000, 'full']))
+  assert.deepEqual(claimOrder(sb), objs.slice(0, 10000).reverse().map(o => fileUri(o.path)))
+  assert.deepEqual(sb.sql("SELECT key FROM files WHERE status='pending' ORDER BY key").map(f => f.key),
+    objs.slice(10000).reverse().map(o => o.key))
+  checkBatchesConsistent(sb, { max: 1000 })
+})
