@@ -1,5 +1,5 @@
-/* grow: doubling for the arrays that columns, dictionaries, row groups and
- * the tracking code append to. */
+/* grow: doubling for the arrays that columns, dictionaries, row groups,
+ * ingest and the tracking code append to. */
 #ifndef NDPQ_GROW_H
 #define NDPQ_GROW_H
 

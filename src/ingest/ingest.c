@@ -26,13 +26,7 @@
 
 static int push_str(char ***arr, uint32_t *n, uint32_t *cap, const char *s)
 {
-    if (*n == *cap) {
-        uint32_t nc = *cap ? *cap * 2 : 16;
-        char **a = realloc(*arr, nc * sizeof *a);
-        if (!a) return -1;
-        *arr = a;
-        *cap = nc;
-    }
+    if (!grow_room((void **)arr, *n, cap, sizeof **arr)) return -1;
     char *d = strdup(s);
     if (!d) return -1;
     (*arr)[(*n)++] = d;
@@ -105,13 +99,7 @@ void ingest_close(ingest *g)
 static void add_error(ingest *g, const char *msgid, const char *where, const char *message)
 {
     log_error("event %s: %s", where, message);
-    if (g->nerrors == g->caperrors) {
-        uint32_t nc = g->caperrors ? g->caperrors * 2 : 16;
-        ingest_error *a = realloc(g->errors, nc * sizeof *a);
-        if (!a) return;
-        g->errors = a;
-        g->caperrors = nc;
-    }
+    if (!grow_room((void **)&g->errors, g->nerrors, &g->caperrors, sizeof *g->errors)) return;
     g->errors[g->nerrors].event = strdup(where);
     g->errors[g->nerrors].message = strdup(message);
     if (g->errors[g->nerrors].event && g->errors[g->nerrors].message) g->nerrors++;
@@ -122,13 +110,7 @@ static void touch_date(ingest *g, const char *d)
 {
     for (uint32_t i = 0; i < g->ndates; i++)
         if (strcmp(g->dates[i], d) == 0) return;
-    if (g->ndates == g->capdates) {
-        uint32_t nc = g->capdates ? g->capdates * 2 : 8;
-        char (*a)[11] = realloc(g->dates, nc * sizeof *a);
-        if (!a) return;
-        g->dates = a;
-        g->capdates = nc;
-    }
+    if (!grow_room((void **)&g->dates, g->ndates, &g->capdates, sizeof *g->dates)) return;
     memcpy(g->dates[g->ndates++], d, 11);
 }
 
@@ -346,6 +328,8 @@ static ingest_form *form_get(ingest *g, const char *date)
     memcpy(fm->date, date, 11);
     uint32_t max = (uint32_t)g->cfg->max_files;
     err_t e = {0};
+    /* Not direct: the date's files are claimed after the commit, whose
+     * read of them reports what failed here. */
     if (max == 0 || g->tr->ops->pending(g->tr, date, max, &fm->f, &fm->n, &e) != 0) return fm;
     fm->cap = fm->n_pending = fm->n;
     for (uint32_t i = 0; i < fm->n; i++) fm->bytes += fm->f[i].size;
