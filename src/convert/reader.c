@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -28,6 +29,30 @@ reader_sizes reader_split_sizes(uint64_t total, uint64_t target, uint32_t thread
     uint64_t share = (left + threads - 1) / threads;
     z.last = share < min_split ? left : share;
     return z;
+}
+
+uint64_t reader_tail_share(uint64_t tail, const uint64_t *left, const double *rate, uint32_t n, uint32_t me)
+{
+    bool known = true;
+    for (uint32_t i = 0; i < n; i++) known = known && rate[i] > 0;
+    /* t: when the sharers end together. Leaving out a worker whose split
+     * ends after t only brings t closer, so the sharers only get fewer. */
+    double t = INFINITY;
+    for (uint32_t round = 0; round <= n; round++) {
+        double bytes = (double)tail, speed = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            double v = known ? rate[i] : 1;
+            if (i != me && (double)left[i] > v * t) continue;
+            bytes += (double)left[i];
+            speed += v;
+        }
+        double nt = bytes / speed;
+        if (nt >= t) break;
+        t = nt;
+    }
+    double share = (known ? rate[me] : 1) * t;
+    if (share >= (double)tail) return tail;
+    return share < 1 ? 1 : (uint64_t)(share + 0.5);
 }
 
 static int add_part(reader_split *s, reader_part p, err_t *e)

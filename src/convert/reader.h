@@ -46,6 +46,13 @@ static inline uint64_t reader_range_room(uint64_t at, uint64_t range)
     return range ? range - at % range : UINT64_MAX;
 }
 
+/* A free worker's share of a tail of `tail` bytes, so that all n workers
+ * end together: left[i] is what worker i still has to read of its split
+ * (0 when free), rate[i] its speed in bytes a second. A worker whose split
+ * alone outlasts that end is left out of the sharing. With any rate
+ * unknown (0 or below), all count as equally fast. Worker me is free. */
+uint64_t reader_tail_share(uint64_t tail, const uint64_t *left, const double *rate, uint32_t n, uint32_t me);
+
 /* Plans splits of those sizes over files of the given sizes. No split
  * crosses a multiple of range (0: no limit), so each range of the batch
  * can go to a part file of its own. */

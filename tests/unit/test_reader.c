@@ -69,6 +69,31 @@ static void test_reader_split_sizes_small_batches_stay_whole(void)
     CHECK_EQ_U64(plan_count(4 * 64 * MiB + 6 * MiB, 64 * MiB, 2, &big), 5);
 }
 
+/* A tail shared by pace: the worker free now gets what it can read by the
+ * time the others, on their splits and their shares, would end too. */
+static void test_reader_tail_share_by_pace(void)
+{
+    /* Two equally fast workers, the other with 20 MiB to go: of 80 MiB
+     * left in all, 40 each. */
+    uint64_t left[3] = {0, 20 * MiB, 0};
+    double rate[3] = {100, 100, 100};
+    CHECK_EQ_U64(reader_tail_share(60 * MiB, left, rate, 2, 0), 40 * MiB);
+    /* Unknown paces count as equal. */
+    double none[3] = {0, 100, 0};
+    CHECK_EQ_U64(reader_tail_share(60 * MiB, left, none, 2, 0), 40 * MiB);
+    /* Twice as fast as the other: two thirds of the 90 MiB left. */
+    double fast[3] = {200, 100, 0};
+    CHECK_EQ_U64(reader_tail_share(70 * MiB, left, fast, 2, 0), 60 * MiB);
+    /* Half as fast: a third, and the other's split counts at its pace. */
+    double slow[3] = {100, 200, 0};
+    CHECK_EQ_U64(reader_tail_share(70 * MiB, left, slow, 2, 0), 30 * MiB);
+    /* An other whose split alone ends after all the rest would: left out,
+     * so the free workers share the tail between them. */
+    uint64_t long_left[3] = {0, 200 * MiB, 0};
+    CHECK_EQ_U64(reader_tail_share(30 * MiB, long_left, rate, 3, 0), 15 * MiB);
+    /* Never more than the tail. */
+    CHECK_EQ_U64(reader_tail_share(10 * MiB, left, fast, 1, 0), 10 * MiB);
+}
 
 /* Cutting a tail in pieces: every byte of every file once, in order; a
  * part cut in two keeps to_eof on its second half only; an empty file
@@ -278,6 +303,7 @@ void register_reader_tests(void)
     TEST_ADD(test_reader_split_sizes_one_thread_keeps_target);
     TEST_ADD(test_reader_split_sizes_even_for_threads);
     TEST_ADD(test_reader_split_sizes_small_batches_stay_whole);
+    TEST_ADD(test_reader_tail_share_by_pace);
     TEST_ADD(test_reader_split_take);
     TEST_ADD(test_reader_plan_keeps_to_ranges);
     TEST_ADD(test_reader_lines_hold_keeps_lines);
