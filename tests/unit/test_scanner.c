@@ -8,6 +8,7 @@
 #include "common/arena.h"
 #include "common/buf.h"
 #include "ndjson/scanner.h"
+#include "ndjson/unescape.h"
 #include "test.h"
 
 typedef struct {
@@ -403,13 +404,13 @@ static void test_scanner_string_offsets(void)
 }
 
 /* Long strings dense with escapes of every kind, mixed with plain bytes,
- * \u escapes and UTF-8, at densities from none to most bytes: the 16-byte
+ * \u escapes and UTF-8, at densities from none to most bytes: the block
  * decoder (ndjson/unescape) takes the runs of plain text and one-letter
  * escapes, the byte-by-byte path the rest, and a block may start or end on
  * any of them. Each is checked against the decoding built alongside; then
  * one invalid escape or raw control byte in such a string must make the
  * line corrupt. */
-static void test_scanner_escape_blocks(void)
+static void escape_blocks(int limit)
 {
     static const char *const esc[][2] = {{"\\n", "\n"}, {"\\\"", "\""}, {"\\\\", "\\"}, {"\\/", "/"},
                                          {"\\b", "\b"}, {"\\f", "\f"}, {"\\r", "\r"}, {"\\t", "\t"},
@@ -417,13 +418,14 @@ static void test_scanner_escape_blocks(void)
                                          {"\xC3\xA9", "\xC3\xA9"}, {"\xE2\x82\xAC", "\xE2\x82\xAC"}};
     static const char *const bad[] = {"\\x", "\\a", "\\U", "\\ ", "\\\x01", "\\\xC3\xA9", "\\'", "\x01", "\x1F", "\\u12G4"};
     test_rng r;
-    test_rng_seed(&r, 0xE5CA9E5);
+    test_rng_seed(&r, 0xE5CA9E5 + (uint64_t)limit);
     buf line = {0}, want = {0};
-    for (int iter = 0; iter < 20000; iter++) {
+    for (int iter = 0; iter < 10000; iter++) {
         buf_reset(&line);
         buf_reset(&want);
         buf_puts(&line, "{\"k\":\"");
-        uint32_t n = test_rng_below(&r, 120), dense = test_rng_below(&r, 101);
+        /* Up to a few hundred bytes: several 64-byte blocks. */
+        uint32_t n = test_rng_below(&r, 300), dense = test_rng_below(&r, 101);
         /* Mostly one-letter escapes; now and then the kinds that stop a block. */
         uint32_t kinds = test_rng_below(&r, 4) ? 8 : sizeof esc / sizeof esc[0];
         size_t cut = 0;
@@ -458,6 +460,18 @@ static void test_scanner_escape_blocks(void)
     }
     buf_free(&line);
     buf_free(&want);
+}
+
+/* Each block decoder the CPU has, alone: the 64-byte one, the 16-byte
+ * one, and none (the byte-by-byte path). */
+static void test_scanner_escape_blocks(void)
+{
+    static const int limits[] = {64, 16, 0};
+    for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
+        int was = unescape_limit(limits[i]);
+        escape_blocks(limits[i]);
+        unescape_limit(was);
+    }
 }
 
 static char *repeat(const char *pre, char c, size_t n, char c2, size_t n2, const char *post,
