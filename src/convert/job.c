@@ -67,8 +67,7 @@ typedef struct {
     uint64_t tail_max;      /* a piece's most bytes: the row-group size */
     uint64_t *busy;         /* per worker: bytes of the split it converts, or 0 */
     double *since;          /* per worker: when it took that split */
-    double *rate;           /* per worker: bytes a second over its last split, 0 before */
-    double *now_rate;       /* scratch for tail_piece */
+    double *rate;           /* per worker: bytes a second, 0 before it is known */
     uint64_t *left;         /* scratch for tail_piece */
     schema sch;
     worker_env env;
@@ -302,20 +301,20 @@ static int write_result(job *j, const reader_split *sp, worker_result *res, err_
  * in advance left one thread idle for up to a sixth of a job; equal shares
  * of what was left, for 40 ms of 780 where one core ran a third slower
  * than the other (another guest's load on the host). */
-static uint64_t tail_piece(const job *j, uint32_t me)
+static uint64_t tail_piece(job *j, uint32_t me)
 {
     uint32_t n = (uint32_t)j->o->threads;
     double now = clock_mono_s();
     for (uint32_t i = 0; i < n; i++) {
         j->left[i] = 0;
-        j->now_rate[i] = j->rate[i];
         if (i == me || !j->busy[i]) continue;
         uint64_t done = atomic_load_explicit(&j->workers[i].progress, memory_order_relaxed);
         j->left[i] = j->busy[i] > done ? j->busy[i] - done : 0;
-        /* Its pace in this split, once there is enough of it to tell. */
-        if (now - j->since[i] >= 0.01 && done > 0) j->now_rate[i] = (double)done / (now - j->since[i]);
+        /* Its pace in this split, once there is enough of it to tell, is
+         * newer than its last split's (which replaces it when it ends). */
+        if (now - j->since[i] >= 0.01 && done > 0) j->rate[i] = (double)done / (now - j->since[i]);
     }
-    uint64_t share = reader_tail_share(j->tail.bytes, j->left, j->now_rate, n, me);
+    uint64_t share = reader_tail_share(j->tail.bytes, j->left, j->rate, n, me);
     if (share < JOB_MIN_SPLIT) share = JOB_MIN_SPLIT;
     if (share > j->tail_max) share = j->tail_max;
     /* A piece ends at its part's range at the latest, leaving no crumb
@@ -439,18 +438,18 @@ static int run_threads(job *j, err_t *e)
     j->tasks = calloc(j->ntasks, sizeof *j->tasks);
     j->workers = calloc((size_t)n, sizeof *j->workers);
     j->busy = calloc((size_t)n, sizeof *j->busy);
+    j->since = calloc((size_t)n, sizeof *j->since);
+    j->rate = calloc((size_t)n, sizeof *j->rate);
     j->left = calloc((size_t)n, sizeof *j->left);
-    j->since = calloc((size_t)n * 3, sizeof *j->since);
-    j->rate = j->since ? j->since + n : NULL;
-    j->now_rate = j->since ? j->since + 2 * n : NULL;
     pthread_t *th = calloc((size_t)n, sizeof *th);
-    if (!j->tasks || !j->workers || !j->busy || !j->left || !j->since || !th) {
+    if (!j->tasks || !j->workers || !j->busy || !j->since || !j->rate || !j->left || !th) {
         free(th);
         free(j->tasks);
         free(j->workers);
         free(j->busy);
-        free(j->left);
         free(j->since);
+        free(j->rate);
+        free(j->left);
         j->tasks = NULL;
         j->workers = NULL;
         j->busy = NULL;
@@ -516,8 +515,9 @@ static int run_threads(job *j, err_t *e)
     free(j->tasks);
     free(j->workers);
     free(j->busy);
-    free(j->left);
     free(j->since);
+    free(j->rate);
+    free(j->left);
     pthread_cond_destroy(&j->work);
     pthread_cond_destroy(&j->done);
     pthread_mutex_destroy(&j->mu);
