@@ -87,6 +87,7 @@ typedef struct {
     uint64_t next_take, next_submit;
     bool stop;
     worker *workers;
+    struct behind *behind;  /* one thread: the row group being written behind */
 } job;
 
 static void add_warning(job_report *r, const char *fmt, const char *arg)
@@ -213,10 +214,10 @@ static int part_path(const job *j, uint32_t idx, buf *out)
     return buf_cstr(out) ? 0 : -1;
 }
 
-/* Direct-I/O buffers of a part file. At 1 thread, where the converting
- * thread writes too: with 1 MiB it waited for the device through most of
- * each row group's output (40 MB for longstr); with 4 MiB it hands the
- * bytes over and goes on converting while the device writes them (events
+/* Direct-I/O buffers of a part file. At 1 thread, when the converting
+ * thread still wrote too: with 1 MiB it waited for the device through most
+ * of each row group's output (40 MB for longstr); with 4 MiB it handed the
+ * bytes over and went on converting while the device wrote them (events
  * -5%, longstr -6%). 8, 16 and 32 MiB were no faster, and every MiB of
  * fresh memory costs 1.2-1.6 ms here after another program's run
  * (bench/README.md). With workers, writing a row group is what frees a
@@ -245,6 +246,167 @@ static int open_part(job *j, err_t *e)
     int rc = writer_open(w, (char *)p.data, j->o->codec, JOB_IO_RING, e);
     buf_free(&p);
     return rc;
+}
+
+/* With one thread, a row group is written by a thread of its own while the
+ * next one is converted, as the kernel writes back behind a program that
+ * writes through the page cache; the converting thread no longer waits
+ * for the device (longstr: 10-20 ms of 190 a row group). A column of the
+ * next row group takes back its written chunk's page buffer, so no second
+ * set of buffers is faulted in: on this VM fresh memory costs 1.2-1.6 ms a
+ * MiB after another program's run, more than the write it would save. */
+static int write_result(job *j, const reader_split *sp, worker_result *res, err_t *e);
+
+struct behind {
+    job *j;
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    worker_result *res;       /* being written; NULL when the writer is idle */
+    const reader_split *sp;
+    uint32_t passed;          /* chunks of res written */
+    /* The converting thread's: the result last handed over, until its
+     * buffers are all back, and per column 1 + its chunk there, 0 none. */
+    worker_result *pend;
+    uint32_t *chunk_of;
+    uint32_t ncols;
+    bool stop;
+    int rc;                   /* the first failed write, with err */
+    err_t err;
+};
+
+static void behind_passed(struct behind *b, uint32_t n)
+{
+    pthread_mutex_lock(&b->mu);
+    b->passed = n;
+    pthread_cond_broadcast(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+}
+
+static void *behind_main(void *arg)
+{
+    struct behind *b = arg;
+    pthread_mutex_lock(&b->mu);
+    for (;;) {
+        while (!b->res && !b->stop) pthread_cond_wait(&b->cv, &b->mu);
+        if (!b->res) break;
+        worker_result *res = b->res;
+        const reader_split *sp = b->sp;
+        bool failed = b->rc != 0;
+        pthread_mutex_unlock(&b->mu);
+        err_t e;
+        int rc = failed ? 0 : write_result(b->j, sp, res, &e);
+        pthread_mutex_lock(&b->mu);
+        if (rc != 0 && b->rc == 0) {
+            b->rc = rc;
+            b->err = e;
+        }
+        b->passed = UINT32_MAX;
+        b->res = NULL;
+        pthread_cond_broadcast(&b->cv);
+    }
+    pthread_mutex_unlock(&b->mu);
+    return NULL;
+}
+
+/* A column's first pages go here while its written chunk's buffer is not
+ * free yet: a heap block, which the next row group's columns use again. */
+#define BEHIND_TEMP ((size_t)256 << 10)
+
+/* The converting thread's hook (rowgroup.need_pages): a column about to
+ * close a page takes back its chunk's buffer once the writer is past that
+ * chunk. Until then it does not wait (a column's first page may close
+ * within a millisecond of the row group's start, while the write takes
+ * 10-20 ms): its pages go into a heap block, moved over afterwards. */
+static void behind_need_pages(void *ctx, rowgroup *g, uint32_t col)
+{
+    struct behind *b = ctx;
+    if (!b->pend || col >= b->ncols || b->chunk_of[col] == 0) return;
+    uint32_t k = b->chunk_of[col];
+    rg_chunk *ch = &b->pend->enc.chunks[k - 1];
+    buf *pages = &g->cols[col].pages;
+    pthread_mutex_lock(&b->mu);
+    bool written = !b->res || b->passed >= k;
+    pthread_mutex_unlock(&b->mu);
+    if (!written) {
+        size_t want = ch->pages.len / 8;
+        if (pages->cap == 0) buf_reserve(pages, want < BEHIND_TEMP ? want : BEHIND_TEMP);
+        return;
+    }
+    b->chunk_of[col] = 0;
+    buf_reset(&ch->pages);
+    if (pages->len > 0) {
+        buf_append(&ch->pages, pages->data, pages->len);
+        if (!buf_ok(&ch->pages)) return; /* the column keeps its block */
+    }
+    buf t = *pages;
+    *pages = ch->pages;
+    ch->pages = t;
+    buf_reset(&ch->pages);
+}
+
+static int behind_start(job *j, struct behind *b)
+{
+    memset(b, 0, sizeof *b);
+    b->j = j;
+    pthread_mutex_init(&b->mu, NULL);
+    pthread_cond_init(&b->cv, NULL);
+    if (pthread_create(&b->th, NULL, behind_main, b) == 0) return 0;
+    pthread_cond_destroy(&b->cv);
+    pthread_mutex_destroy(&b->mu);
+    return -1;
+}
+
+/* Waits until the writer is idle; the buffers the columns did not take
+ * back go to them now. The first failed write's code (and err into e). */
+static int behind_settle(struct behind *b, rowgroup *g, err_t *e)
+{
+    pthread_mutex_lock(&b->mu);
+    while (b->res) pthread_cond_wait(&b->cv, &b->mu);
+    int rc = b->rc;
+    if (rc != 0 && e) *e = b->err;
+    pthread_mutex_unlock(&b->mu);
+    if (b->pend) {
+        for (uint32_t k = 0; k < b->pend->enc.nchunks; k++)
+            if (b->pend->enc.chunks[k].col < b->ncols) b->chunk_of[b->pend->enc.chunks[k].col] = 0;
+        rowgroup_reclaim(g, &b->pend->enc);
+        b->pend = NULL;
+    }
+    return rc;
+}
+
+/* Hands res to the writer, which must be idle. */
+static int behind_hand(struct behind *b, const rowgroup *g, const reader_split *sp, worker_result *res, err_t *e)
+{
+    if (b->ncols < g->ncols) {
+        uint32_t *c = realloc(b->chunk_of, g->ncols * sizeof *c);
+        RETURN_ERROR_IF(!c, e, ERR_NOMEM, "out of memory");
+        memset(c + b->ncols, 0, (g->ncols - b->ncols) * sizeof *c);
+        b->chunk_of = c;
+        b->ncols = g->ncols;
+    }
+    for (uint32_t k = 0; k < res->enc.nchunks; k++)
+        if (res->enc.chunks[k].col < b->ncols) b->chunk_of[res->enc.chunks[k].col] = k + 1;
+    b->pend = res;
+    pthread_mutex_lock(&b->mu);
+    b->res = res;
+    b->sp = sp;
+    b->passed = 0;
+    pthread_cond_broadcast(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+    return 0;
+}
+
+static void behind_stop(struct behind *b)
+{
+    pthread_mutex_lock(&b->mu);
+    b->stop = true;
+    pthread_cond_broadcast(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+    pthread_join(b->th, NULL);
+    pthread_cond_destroy(&b->cv);
+    pthread_mutex_destroy(&b->mu);
+    free(b->chunk_of);
 }
 
 /* Main thread, in input order: account for the chunk and write its row group. */
@@ -287,6 +449,7 @@ static int write_result(job *j, const reader_split *sp, worker_result *res, err_
         rg_chunk *ch = &res->enc.chunks[i];
         TRY(writer_add_chunk_parts(w, ch->col, &ch->meta, ch->dict_page.data, ch->dict_page.len, ch->pages.data,
                                    ch->pages.len, e));
+        if (j->behind) behind_passed(j->behind, i + 1);
     }
     writer_sync_behind(w);
     return 0;
@@ -409,21 +572,43 @@ static int plan(job *j, err_t *e)
     return 0;
 }
 
+/* One converting thread. Written pages go back to the columns instead of
+ * fresh huge pages (events: page zeroing 5% -> 0.5% of the profile; CPU -1
+ * to -2%): with more than one row group, through the writer behind (struct
+ * behind), else once it is written. */
 static int run_inline(job *j, err_t *e)
 {
     worker w;
-    worker_result res = {0};
+    worker_result res[2];
+    memset(res, 0, sizeof res);
+    struct behind b;
     int rc = worker_init(&w, &j->env, e);
+    bool bg = rc == 0 && j->nsplits > 1 && behind_start(j, &b) == 0;
+    if (bg) {
+        j->behind = &b;
+        w.g.need_pages = behind_need_pages;
+        w.g.need_ctx = &b;
+    }
     for (uint32_t i = 0; i < j->nsplits && rc == 0; i++) {
-        rc = worker_run(&w, &j->splits[i], &res, e);
-        if (rc == 0) rc = write_result(j, &j->splits[i], &res, e);
-        /* One thread converts and writes in turn, so the written pages can
-         * go straight back to the columns instead of fresh huge pages
-         * (events: page zeroing 5% -> 0.5% of the profile; CPU -1 to -2%). */
-        rowgroup_reclaim(&w.g, &res.enc);
+        worker_result *r = &res[i % 2];
+        rc = worker_run(&w, &j->splits[i], r, e);
+        if (!bg) {
+            if (rc == 0) rc = write_result(j, &j->splits[i], r, e);
+            rowgroup_reclaim(&w.g, &r->enc);
+            continue;
+        }
+        if (behind_settle(&b, &w.g, rc == 0 ? e : NULL) != 0) rc = -1;
+        if (rc == 0) rc = behind_hand(&b, &w.g, &j->splits[i], r, e);
+    }
+    if (bg) {
+        if (behind_settle(&b, &w.g, rc == 0 ? e : NULL) != 0) rc = -1;
+        behind_stop(&b);
+        j->behind = NULL;
+        w.g.need_pages = NULL;
     }
     worker_free(&w);
-    worker_result_free(&res);
+    worker_result_free(&res[0]);
+    worker_result_free(&res[1]);
     return rc;
 }
 

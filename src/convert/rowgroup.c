@@ -158,8 +158,10 @@ static int put_group(rowgroup *g, uint32_t col, const rg_val *v, uint32_t n, err
         RETURN_ERROR_IF(k < 0, e, ERR_NOMEM, "out of memory");
         i += (uint32_t)k;
         /* A full page closes after its row, as it would row by row. */
-        if (full && (i == n || v[i].row != v[i - 1].row))
+        if (full && (i == n || v[i].row != v[i - 1].row)) {
+            if (g->need_pages) g->need_pages(g->need_ctx, g, col);
             TRY(column_flush(c, &g->opts, v[i - 1].row + 1, g->cx, &g->ps, e));
+        }
     }
     return 0;
 }
@@ -208,6 +210,7 @@ int rowgroup_encode(rowgroup *g, rowgroup_out *out, err_t *e)
         uint32_t id = g->used[k];
         rg_chunk *ch = &out->chunks[out->nchunks++];
         ch->col = id;
+        if (g->need_pages) g->need_pages(g->need_ctx, g, id);
         TRY(column_finish(&g->cols[id], &g->opts, g->num_rows, g->cx, &g->ps, &ch->dict_page, &ch->pages, &ch->meta, e));
     }
     for (uint32_t k = 0; k < g->nused; k++) g->state[g->used[k]] = 0;
@@ -224,18 +227,20 @@ void rowgroup_out_drop(rowgroup_out *out)
     }
 }
 
+void rowgroup_reclaim_chunk(rowgroup *g, rg_chunk *ch)
+{
+    /* column_finish left the column the chunk's old buffer: empty. */
+    if (ch->col < g->ncols && g->cols[ch->col].pages.cap == 0) {
+        buf t = g->cols[ch->col].pages;
+        g->cols[ch->col].pages = ch->pages;
+        ch->pages = t;
+        buf_reset(&g->cols[ch->col].pages);
+    }
+}
+
 void rowgroup_reclaim(rowgroup *g, rowgroup_out *out)
 {
-    for (uint32_t i = 0; i < out->nchunks; i++) {
-        rg_chunk *ch = &out->chunks[i];
-        /* column_finish left the column the chunk's old buffer: empty. */
-        if (ch->col < g->ncols && g->cols[ch->col].pages.cap == 0) {
-            buf t = g->cols[ch->col].pages;
-            g->cols[ch->col].pages = ch->pages;
-            ch->pages = t;
-            buf_reset(&g->cols[ch->col].pages);
-        }
-    }
+    for (uint32_t i = 0; i < out->nchunks; i++) rowgroup_reclaim_chunk(g, &out->chunks[i]);
     rowgroup_out_drop(out);
 }
 

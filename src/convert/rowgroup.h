@@ -32,7 +32,7 @@ enum { RG_USED = 1, RG_STABLE = 2 };
 /* A queued value: its bytes stay the caller's until the queue drains. */
 typedef column_val rg_val;
 
-typedef struct {
+typedef struct rowgroup {
     column *cols;      /* indexed by schema column id */
     uint32_t ncols;
     uint8_t *state;    /* per column: RG_* bits */
@@ -52,6 +52,11 @@ typedef struct {
     uint32_t ntouched;
     rg_val *sorted;    /* the queue grouped by column, while draining */
     uint64_t *hashes;
+    /* Called before a column closes a page: a row group still being
+     * written may hand the column its page buffer back (see job.c's
+     * struct behind). NULL: the column allocates one when it has none. */
+    void (*need_pages)(void *ctx, struct rowgroup *g, uint32_t col);
+    void *need_ctx;
 } rowgroup;
 
 /* -1 when out of memory; rowgroup_free is still due. */
@@ -109,6 +114,9 @@ void rowgroup_out_drop(rowgroup_out *out);
  * group, and whatever a column cannot take is freed. (With workers the row
  * group is written while its worker goes on: rowgroup_out_drop.) */
 void rowgroup_reclaim(rowgroup *g, rowgroup_out *out);
+/* rowgroup_reclaim for one written chunk: its page buffer goes back to its
+ * column if that column has none. */
+void rowgroup_reclaim_chunk(rowgroup *g, rg_chunk *ch);
 void rowgroup_out_reset(rowgroup_out *o);
 void rowgroup_out_free(rowgroup_out *o);
 

@@ -86,6 +86,28 @@ test('fsize: with SIGXFSZ ignored, RLIMIT_FSIZE gives EFBIG: exit 1, nothing vis
   }
 })
 
+test('fsize: at one thread, where a writer thread writes each row group while the next is converted, a failed write fails the job cleanly', async t => {
+  // 3 MB in row groups of 1 MiB: the limit is hit by the writer thread
+  // (struct behind in convert/job.c) while the converting thread goes on.
+  const dir = scratch(t)
+  const input = bigInput(dir)
+  const args = (out, extra) => ['convert', '--threads', '1', '--row-group-mb', '1', ...extra, input.path, '-o', out]
+  // The file (2.2 MB) fails in its second row group, the parts (0.7 MB each) in their first.
+  for (const [out, extra, fsizeKB] of [['out.parquet', [], 1024], ['parts', ['--target-file-mb', '1'], 512]]) {
+    const outPath = path.join(dir, out)
+    const target = out.endsWith('.parquet') ? dir : outPath
+    const r = await runLimited(args(outPath, extra), { fsizeKB, ignoreXfsz: true, env: sandboxEnv(null), cwd: dir })
+    assertCleanFailure(r, target, /File too large/)
+    assert.ok(r.json.error.includes(outPath), `the error names the part: ${r.json.error}`)
+    const ok = await runLimited(args(outPath, extra), { fsizeKB: 'unlimited', env: sandboxEnv(null), cwd: dir })
+    assert.equal(ok.code, 0, describeRun(ok))
+    assert.ok(ok.json.parts.length >= 1 && ok.json.parts.every(p => p.rows > 0), describeRun(ok))
+    const rows = out.endsWith('.parquet') ? (await outputRows(dir, { fast: true })).filter(r => r._part === outPath) : await outputRows(outPath, { fast: true })
+    assertIdsExactly(rows, input.ids, `after the retry (${out})`)
+    assertNoHidden(target)
+  }
+})
+
 test('fsize: after a job killed at the limit, the retry without it writes every row once and removes the dead job\'s temp file', async t => {
   const dir = scratch(t)
   const input = bigInput(dir)

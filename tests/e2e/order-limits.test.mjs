@@ -35,6 +35,40 @@ test('order: rows keep the input order (files in command-line order, then line o
   }
 })
 
+test('one thread: each row group is written while the next is converted, and its page buffers go back to the columns that need them', async t => {
+  // --threads 1 hands a finished row group to a writer thread and goes on;
+  // a column of the next row group takes back its written chunk's buffer,
+  // or keeps its first pages apart until the writer is past that chunk.
+  // Chunks of several MiB (random text, which snappy cannot shrink) and
+  // small ones, a column that skips row groups and one that appears late:
+  // every cell read back by every reader.
+  const dir = tmpdir(t)
+  let seed = 7
+  const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0)
+  const alphabet = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/'
+  const noise = n => { let s = ''; for (let i = 0; i < n; i++) s += alphabet[rnd() >>> 26]; return s }
+  const records = []
+  const lines = []
+  let bytes = 0
+  for (let i = 0; bytes < 22_000_000; i++) {
+    const rec = { i: String(i), blob: noise(700 + (rnd() % 600)), kind: ['a', 'b', 'c'][i % 3] }
+    if (Math.floor(i / 5000) % 2 === 1) rec.every_other = `e${i % 97}`
+    if (i > 20000) rec.late = noise(40)
+    const line = JSON.stringify(rec)
+    records.push(rec)
+    lines.push(line)
+    bytes += line.length + 1
+  }
+  const uri = fileUri(writeInput(dir, 'in.ndjson', lines))
+  const { out } = await convertFile(dir, ['in.ndjson'], { extra: ['--threads', '1', '--row-group-mb', '4'] })
+  const md = await readMetadata(out)
+  assert.ok(md.row_groups.length >= 5, `--row-group-mb 4 on 22 MB gives several row groups (got ${md.row_groups.length})`)
+  const blob = md.row_groups.map(rg => rg.columns.find(c => c.meta_data.path_in_schema.join('.') === 'blob'))
+  assert.ok(blob.slice(0, -1).every(c => Number(c.meta_data.total_compressed_size) > 2 * 1024 * 1024),
+    `blob chunks before the last are over 2 MiB (buffers that go back to their columns): ${blob.map(c => c.meta_data.total_compressed_size)}`)
+  await assertAllReadersEqual(out, expectTable(records, { source: uri }))
+})
+
 test('parts: part k holds the lines that start in the k-th --target-file-mb of input, whatever the thread count', async t => {
   // A rerun (a retry, or another CONVERT_THREADS) replaces each part with
   // the same rows: parts follow fixed input ranges, never how the last
