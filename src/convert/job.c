@@ -310,7 +310,7 @@ static void *behind_main(void *arg)
 }
 
 /* A column's first pages go here while its written chunk's buffer is not
- * free yet: a heap block, which the next row group's columns use again. */
+ * free yet: a heap block, freed once they are moved over. */
 #define BEHIND_TEMP ((size_t)256 << 10)
 
 /* The converting thread's hook (rowgroup.need_pages): a column about to
@@ -326,6 +326,12 @@ static void behind_need_pages(void *ctx, rowgroup *g, uint32_t col)
     rg_chunk *ch = &b->pend->enc.chunks[k - 1];
     buf *pages = &g->cols[col].pages;
     pthread_mutex_lock(&b->mu);
+    /* A block that already holds a few pages waits instead of growing, so
+     * that memory stays what one row group needs however long the batch
+     * (a write held up, say by a part being settled, is rare but a long
+     * batch meets it). */
+    if (pages->len >= BEHIND_TEMP / 2)
+        while (b->res && b->passed < k) pthread_cond_wait(&b->cv, &b->mu);
     bool written = !b->res || b->passed >= k;
     pthread_mutex_unlock(&b->mu);
     if (!written) {
@@ -339,10 +345,12 @@ static void behind_need_pages(void *ctx, rowgroup *g, uint32_t col)
         buf_append(&ch->pages, pages->data, pages->len);
         if (!buf_ok(&ch->pages)) return; /* the column keeps its block */
     }
+    /* The block goes back to the heap now: kept with its column, blocks
+     * accumulated over a long batch (a 2 GB one peaked 5% above 200 MB). */
     buf t = *pages;
     *pages = ch->pages;
     ch->pages = t;
-    buf_reset(&ch->pages);
+    buf_free(&ch->pages);
 }
 
 static int behind_start(job *j, struct behind *b)
