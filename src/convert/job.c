@@ -325,6 +325,12 @@ static void behind_need_pages(void *ctx, rowgroup *g, uint32_t col)
     uint32_t k = b->chunk_of[col];
     rg_chunk *ch = &b->pend->enc.chunks[k - 1];
     buf *pages = &g->cols[col].pages;
+    /* A column that already has the larger buffer keeps it (its last chunk
+     * was a block whose pages the writer had not reached by the end). */
+    if (pages->cap >= ch->pages.cap) {
+        b->chunk_of[col] = 0;
+        return;
+    }
     pthread_mutex_lock(&b->mu);
     /* A block that already holds a few pages waits instead of growing, so
      * that memory stays what one row group needs however long the batch
