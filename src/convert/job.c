@@ -264,7 +264,8 @@ struct behind {
     pthread_cond_t cv;
     worker_result *res;       /* being written; NULL when the writer is idle */
     const reader_split *sp;
-    uint32_t passed;          /* chunks of res written */
+    uint32_t passed;          /* chunks written of the last result handed
+                               * over; UINT32_MAX once it is all done */
     /* The converting thread's: the result last handed over, until its
      * buffers are all back, and per column 1 + its chunk there, 0 none. */
     worker_result *pend;
@@ -337,8 +338,8 @@ static void behind_need_pages(void *ctx, rowgroup *g, uint32_t col)
      * (a write held up, say by a part being settled, is rare but a long
      * batch meets it). */
     if (pages->len >= BEHIND_TEMP / 2)
-        while (b->res && b->passed < k) pthread_cond_wait(&b->cv, &b->mu);
-    bool written = !b->res || b->passed >= k;
+        while (b->passed < k) pthread_cond_wait(&b->cv, &b->mu);
+    bool written = b->passed >= k;
     pthread_mutex_unlock(&b->mu);
     if (!written) {
         size_t want = ch->pages.len / 8;

@@ -227,20 +227,18 @@ void rowgroup_out_drop(rowgroup_out *out)
     }
 }
 
-void rowgroup_reclaim_chunk(rowgroup *g, rg_chunk *ch)
-{
-    /* column_finish left the column the chunk's old buffer: empty. */
-    if (ch->col < g->ncols && g->cols[ch->col].pages.cap == 0) {
-        buf t = g->cols[ch->col].pages;
-        g->cols[ch->col].pages = ch->pages;
-        ch->pages = t;
-        buf_reset(&g->cols[ch->col].pages);
-    }
-}
-
 void rowgroup_reclaim(rowgroup *g, rowgroup_out *out)
 {
-    for (uint32_t i = 0; i < out->nchunks; i++) rowgroup_reclaim_chunk(g, &out->chunks[i]);
+    for (uint32_t i = 0; i < out->nchunks; i++) {
+        rg_chunk *ch = &out->chunks[i];
+        /* column_finish left the column the chunk's old buffer: empty. */
+        if (ch->col < g->ncols && g->cols[ch->col].pages.cap == 0) {
+            buf t = g->cols[ch->col].pages;
+            g->cols[ch->col].pages = ch->pages;
+            ch->pages = t;
+            buf_reset(&g->cols[ch->col].pages);
+        }
+    }
     rowgroup_out_drop(out);
 }
 

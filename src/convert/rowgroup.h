@@ -114,9 +114,6 @@ void rowgroup_out_drop(rowgroup_out *out);
  * group, and whatever a column cannot take is freed. (With workers the row
  * group is written while its worker goes on: rowgroup_out_drop.) */
 void rowgroup_reclaim(rowgroup *g, rowgroup_out *out);
-/* rowgroup_reclaim for one written chunk: its page buffer goes back to its
- * column if that column has none. */
-void rowgroup_reclaim_chunk(rowgroup *g, rg_chunk *ch);
 void rowgroup_out_reset(rowgroup_out *o);
 void rowgroup_out_free(rowgroup_out *o);
 
