@@ -37,10 +37,13 @@ void job_opts_default(job_opts *o)
     o->metadata = true;
 }
 
+struct behind;
+
 /* One split in flight: converted by a worker, written by the main thread. */
 typedef struct {
     const reader_split *split;
-    worker_result res;
+    worker_result *res;      /* the worker's, which takes its buffers back */
+    struct behind *back;     /* that worker's */
     int state;        /* 0 free, 1 queued, 2 taken, 3 done */
     int rc;
     err_t err;
@@ -87,7 +90,8 @@ typedef struct {
     uint64_t next_take, next_submit;
     bool stop;
     worker *workers;
-    struct behind *behind;  /* one thread: the row group being written behind */
+    struct behind *backs;   /* per worker: its result being written */
+    worker_result *wres;    /* per worker: two results, in turn */
 } job;
 
 static void add_warning(job_report *r, const char *fmt, const char *arg)
@@ -254,9 +258,16 @@ static int open_part(job *j, err_t *e)
  * for the device (longstr: 10-20 ms of 190 a row group). A column of the
  * next row group takes back its written chunk's page buffer, so no second
  * set of buffers is faulted in: on this VM fresh memory costs 1.2-1.6 ms a
- * MiB after another program's run, more than the write it would save. */
-static int write_result(job *j, const reader_split *sp, worker_result *res, err_t *e);
+ * MiB after another program's run, more than the write it would save.
+ * With more threads each worker has one, written by the main thread: its
+ * next row group is built in its last one's pages (2 GB at 2 threads
+ * peaked 8-15% above 200 MB with every row group in fresh pages; now
+ * 1-5%). A worker waits only for its own last result, which is older than
+ * any split the main thread waits for. */
+static int write_result(job *j, const reader_split *sp, worker_result *res, struct behind *b, err_t *e);
 
+/* With more threads the main thread is the writer of every worker's
+ * struct behind, and there is no thread of its own (th unused). */
 struct behind {
     job *j;
     pthread_t th;
@@ -296,7 +307,8 @@ static void *behind_main(void *arg)
         bool failed = b->rc != 0;
         pthread_mutex_unlock(&b->mu);
         err_t e;
-        int rc = failed ? 0 : write_result(b->j, sp, res, &e);
+        int rc = failed ? 0 : write_result(b->j, sp, res, b, &e);
+        rowgroup_out_written(&res->enc);
         pthread_mutex_lock(&b->mu);
         if (rc != 0 && b->rc == 0) {
             b->rc = rc;
@@ -308,6 +320,17 @@ static void *behind_main(void *arg)
     }
     pthread_mutex_unlock(&b->mu);
     return NULL;
+}
+
+/* The writer is done with the result handed over: all of its buffers may
+ * go back to the columns. */
+static void behind_written(struct behind *b)
+{
+    pthread_mutex_lock(&b->mu);
+    b->passed = UINT32_MAX;
+    b->res = NULL;
+    pthread_cond_broadcast(&b->cv);
+    pthread_mutex_unlock(&b->mu);
 }
 
 /* A column's first pages go here while its written chunk's buffer is not
@@ -338,7 +361,7 @@ static void behind_need_pages(void *ctx, rowgroup *g, uint32_t col)
      * (a write held up, say by a part being settled, is rare but a long
      * batch meets it). */
     if (pages->len >= BEHIND_TEMP / 2)
-        while (b->passed < k) pthread_cond_wait(&b->cv, &b->mu);
+        while (b->passed < k && !b->stop) pthread_cond_wait(&b->cv, &b->mu);
     bool written = b->passed >= k;
     pthread_mutex_unlock(&b->mu);
     if (!written) {
@@ -360,15 +383,26 @@ static void behind_need_pages(void *ctx, rowgroup *g, uint32_t col)
     buf_free(&ch->pages);
 }
 
-static int behind_start(job *j, struct behind *b)
+static void behind_init(job *j, struct behind *b)
 {
     memset(b, 0, sizeof *b);
     b->j = j;
     pthread_mutex_init(&b->mu, NULL);
     pthread_cond_init(&b->cv, NULL);
-    if (pthread_create(&b->th, NULL, behind_main, b) == 0) return 0;
+}
+
+static void behind_destroy(struct behind *b)
+{
     pthread_cond_destroy(&b->cv);
     pthread_mutex_destroy(&b->mu);
+    free(b->chunk_of);
+}
+
+static int behind_start(job *j, struct behind *b)
+{
+    behind_init(j, b);
+    if (pthread_create(&b->th, NULL, behind_main, b) == 0) return 0;
+    behind_destroy(b);
     return -1;
 }
 
@@ -377,7 +411,7 @@ static int behind_start(job *j, struct behind *b)
 static int behind_settle(struct behind *b, rowgroup *g, err_t *e)
 {
     pthread_mutex_lock(&b->mu);
-    while (b->res) pthread_cond_wait(&b->cv, &b->mu);
+    while (b->res && !b->stop) pthread_cond_wait(&b->cv, &b->mu);
     int rc = b->rc;
     if (rc != 0 && e) *e = b->err;
     pthread_mutex_unlock(&b->mu);
@@ -412,20 +446,25 @@ static int behind_hand(struct behind *b, const rowgroup *g, const reader_split *
     return 0;
 }
 
-static void behind_stop(struct behind *b)
+/* No more writing: whoever waits for it goes on (the job is ending, or
+ * has failed). */
+static void behind_abandon(struct behind *b)
 {
     pthread_mutex_lock(&b->mu);
     b->stop = true;
     pthread_cond_broadcast(&b->cv);
     pthread_mutex_unlock(&b->mu);
+}
+
+static void behind_stop(struct behind *b)
+{
+    behind_abandon(b);
     pthread_join(b->th, NULL);
-    pthread_cond_destroy(&b->cv);
-    pthread_mutex_destroy(&b->mu);
-    free(b->chunk_of);
+    behind_destroy(b);
 }
 
 /* Main thread, in input order: account for the chunk and write its row group. */
-static int write_result(job *j, const reader_split *sp, worker_result *res, err_t *e)
+static int write_result(job *j, const reader_split *sp, worker_result *res, struct behind *b, err_t *e)
 {
     job_report *r = j->r;
     for (uint32_t i = 0; i < res->nsamples && r->nsamples < JOB_MAX_SAMPLES; i++) {
@@ -464,7 +503,7 @@ static int write_result(job *j, const reader_split *sp, worker_result *res, err_
         rg_chunk *ch = &res->enc.chunks[i];
         TRY(writer_add_chunk_parts(w, ch->col, &ch->meta, ch->dict_page.data, ch->dict_page.len, ch->pages.data,
                                    ch->pages.len, e));
-        if (j->behind) behind_passed(j->behind, i + 1);
+        if (b) behind_passed(b, i + 1);
     }
     writer_sync_behind(w);
     return 0;
@@ -526,8 +565,14 @@ static void *worker_main(void *arg)
     uint32_t me = 0;
     while (j->workers[me].env) me++; /* claim a worker slot */
     worker *w = &j->workers[me];
+    struct behind *b = &j->backs[me];
+    uint32_t turn = 0;
     err_t ie;
     int init = worker_init(w, &j->env, &ie);
+    if (init == 0) {
+        w->g.need_pages = behind_need_pages;
+        w->g.need_ctx = b;
+    }
     for (;;) {
         while (!j->stop && j->next_take == j->next_submit) pthread_cond_wait(&j->work, &j->mu);
         if (j->next_take == j->next_submit) break;
@@ -546,7 +591,17 @@ static void *worker_main(void *arg)
             t->rc = -1;
             t->err = ie;
         } else {
-            t->rc = worker_run(w, t->split, &t->res, &t->err);
+            worker_result *r = &j->wres[2 * me + turn % 2];
+            t->rc = worker_run(w, t->split, r, &t->err);
+            /* The result before this one is written by now (or soon):
+             * what its columns did not take back goes to them. */
+            (void)behind_settle(b, &w->g, NULL);
+            if (t->rc == 0) t->rc = behind_hand(b, &w->g, t->split, r, &t->err);
+            if (t->rc == 0) {
+                t->res = r;
+                t->back = b;
+                turn++;
+            }
         }
         double took = clock_mono_s() - j->since[me];
         pthread_mutex_lock(&j->mu);
@@ -600,7 +655,6 @@ static int run_inline(job *j, err_t *e)
     int rc = worker_init(&w, &j->env, e);
     bool bg = rc == 0 && j->nsplits > 1 && behind_start(j, &b) == 0;
     if (bg) {
-        j->behind = &b;
         w.g.need_pages = behind_need_pages;
         w.g.need_ctx = &b;
     }
@@ -608,7 +662,7 @@ static int run_inline(job *j, err_t *e)
         worker_result *r = &res[i % 2];
         rc = worker_run(&w, &j->splits[i], r, e);
         if (!bg) {
-            if (rc == 0) rc = write_result(j, &j->splits[i], r, e);
+            if (rc == 0) rc = write_result(j, &j->splits[i], r, NULL, e);
             rowgroup_reclaim(&w.g, &r->enc);
             continue;
         }
@@ -618,7 +672,6 @@ static int run_inline(job *j, err_t *e)
     if (bg) {
         if (behind_settle(&b, &w.g, rc == 0 ? e : NULL) != 0) rc = -1;
         behind_stop(&b);
-        j->behind = NULL;
         w.g.need_pages = NULL;
     }
     worker_free(&w);
@@ -641,9 +694,13 @@ static int run_threads(job *j, err_t *e)
     j->since = calloc((size_t)n, sizeof *j->since);
     j->rate = calloc((size_t)n, sizeof *j->rate);
     j->left = calloc((size_t)n, sizeof *j->left);
+    j->backs = calloc((size_t)n, sizeof *j->backs);
+    j->wres = calloc(2 * (size_t)n, sizeof *j->wres);
     pthread_t *th = calloc((size_t)n, sizeof *th);
-    if (!j->tasks || !j->workers || !j->busy || !j->since || !j->rate || !j->left || !th) {
+    if (!j->tasks || !j->workers || !j->busy || !j->since || !j->rate || !j->left || !j->backs || !j->wres || !th) {
         free(th);
+        free(j->backs);
+        free(j->wres);
         free(j->tasks);
         free(j->workers);
         free(j->busy);
@@ -658,6 +715,7 @@ static int run_threads(job *j, err_t *e)
     pthread_mutex_init(&j->mu, NULL);
     pthread_cond_init(&j->work, NULL);
     pthread_cond_init(&j->done, NULL);
+    for (int i = 0; i < n; i++) behind_init(j, &j->backs[i]);
     int started = 0, rc = 0;
     for (; started < n; started++)
         if (pthread_create(&th[started], NULL, worker_main, j) != 0) break;
@@ -677,6 +735,8 @@ static int run_threads(job *j, err_t *e)
                 t->split = planned ? &j->splits[j->next_submit] : NULL;
                 t->tail = !planned;
                 t->empty = false;
+                t->res = NULL;
+                t->back = NULL;
                 t->state = 1;
                 j->next_submit++;
                 pthread_cond_signal(&j->work);
@@ -693,8 +753,14 @@ static int run_threads(job *j, err_t *e)
             rc = -1;
             break;
         }
-        if (!t->empty) rc = write_result(j, t->split, &t->res, e);
-        rowgroup_out_drop(&t->res.enc);
+        /* Its buffers go back to its worker's columns (struct behind):
+         * a worker's next row group is built in the pages of its last
+         * one, as at one thread, instead of in fresh memory. */
+        if (!t->empty) {
+            rc = write_result(j, t->split, t->res, t->back, e);
+            rowgroup_out_written(&t->res->enc);
+            behind_written(t->back);
+        }
         t->state = 0;
         next_write++;
     }
@@ -704,14 +770,19 @@ static int run_threads(job *j, err_t *e)
     if (rc != 0) j->next_submit = j->next_take;
     pthread_cond_broadcast(&j->work);
     pthread_mutex_unlock(&j->mu);
+    /* On failure a worker may wait for a write that will not come. */
+    for (int i = 0; i < n; i++) behind_abandon(&j->backs[i]);
     for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
     free(th);
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
         if (j->workers[i].env) worker_free(&j->workers[i]);
-    for (uint32_t i = 0; i < j->ntasks; i++) {
-        worker_result_free(&j->tasks[i].res);
-        free(j->tasks[i].piece.parts);
+        worker_result_free(&j->wres[2 * i]);
+        worker_result_free(&j->wres[2 * i + 1]);
+        behind_destroy(&j->backs[i]);
     }
+    free(j->backs);
+    free(j->wres);
+    for (uint32_t i = 0; i < j->ntasks; i++) free(j->tasks[i].piece.parts);
     free(j->tasks);
     free(j->workers);
     free(j->busy);

@@ -219,7 +219,12 @@ int rowgroup_encode(rowgroup *g, rowgroup_out *out, err_t *e)
     return 0;
 }
 
-void rowgroup_out_drop(rowgroup_out *out)
+void rowgroup_out_written(rowgroup_out *out)
+{
+    for (uint32_t i = 0; i < out->nchunks; i++) buf_free(&out->chunks[i].dict_page);
+}
+
+static void out_drop(rowgroup_out *out)
 {
     for (uint32_t i = 0; i < out->nchunks; i++) {
         buf_free(&out->chunks[i].dict_page);
@@ -239,7 +244,7 @@ void rowgroup_reclaim(rowgroup *g, rowgroup_out *out)
             buf_reset(&g->cols[ch->col].pages);
         }
     }
-    rowgroup_out_drop(out);
+    out_drop(out);
 }
 
 void rowgroup_out_reset(rowgroup_out *o)

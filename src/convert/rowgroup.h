@@ -103,16 +103,15 @@ int rowgroup_drain(rowgroup *g, err_t *e);
 /* Drains, then finishes every column chunk into out and resets for the
  * next row group. */
 int rowgroup_encode(rowgroup *g, rowgroup_out *out, err_t *e);
-/* Once out is written, with workers: frees its page buffers now rather
- * than keep a second set per column around for reuse. Those of 2 MiB and
- * more are unmapped (common/mem), so heaps keep no MiB-sized holes;
- * trimming the heaps as well (malloc_trim) made every small buffer fault
- * in again in the next row group (wide: 9% of the time). */
-void rowgroup_out_drop(rowgroup_out *out);
-/* Once out is written, for a caller that converts and writes in turn: its
- * page buffers go back to the columns that filled them, for the next row
- * group, and whatever a column cannot take is freed. (With workers the row
- * group is written while its worker goes on: rowgroup_out_drop.) */
+/* Once out is written: frees its dictionary pages at once. Its page
+ * buffers wait for the columns (rowgroup_reclaim, or taken one by one
+ * while the next row group fills); dictionary pages are not reused, and
+ * kept until then, a wide schema's held a few MiB more per worker. */
+void rowgroup_out_written(rowgroup_out *out);
+/* Once out is written, for the caller that converted it: its page buffers
+ * go back to the columns that filled them, for the next row group, and
+ * whatever a column cannot take is freed. Buffers of 2 MiB and more are
+ * unmapped (common/mem), so heaps keep no MiB-sized holes. */
 void rowgroup_reclaim(rowgroup *g, rowgroup_out *out);
 void rowgroup_out_reset(rowgroup_out *o);
 void rowgroup_out_free(rowgroup_out *o);

@@ -86,24 +86,30 @@ test('fsize: with SIGXFSZ ignored, RLIMIT_FSIZE gives EFBIG: exit 1, nothing vis
   }
 })
 
-test('fsize: at one thread, where a writer thread writes each row group while the next is converted, a failed write fails the job cleanly', async t => {
-  // 3 MB in row groups of 1 MiB: the limit is hit by the writer thread
-  // (struct behind in convert/job.c) while the converting thread goes on.
+test('fsize: a write that fails while the converting threads go on (their next row groups taking back the written one\'s buffers) fails the job cleanly, at 1 and 2 threads', async t => {
+  // 3 MB in row groups of 1 MiB: the limit is hit by the writer (a thread
+  // of its own at --threads 1, the main thread at 2) while the workers
+  // convert, and may wait for, row groups that will not be written.
   const dir = scratch(t)
   const input = bigInput(dir)
-  const args = (out, extra) => ['convert', '--threads', '1', '--row-group-mb', '1', ...extra, input.path, '-o', out]
+  const args = (threads, out, extra) => ['convert', '--threads', threads, '--row-group-mb', '1', ...extra, input.path, '-o', out]
   // The file (2.2 MB) fails in its second row group, the parts (0.7 MB each) in their first.
-  for (const [out, extra, fsizeKB] of [['out.parquet', [], 1024], ['parts', ['--target-file-mb', '1'], 512]]) {
-    const outPath = path.join(dir, out)
-    const target = out.endsWith('.parquet') ? dir : outPath
-    const r = await runLimited(args(outPath, extra), { fsizeKB, ignoreXfsz: true, env: sandboxEnv(null), cwd: dir })
+  for (const [threads, out, extra, fsizeKB] of [
+    ['1', 'out.parquet', [], 1024], ['1', 'parts', ['--target-file-mb', '1'], 512],
+    ['2', 'out.parquet', [], 1024], ['2', 'parts', ['--target-file-mb', '1'], 512],
+  ]) {
+    const base = path.join(dir, `t${threads}`)
+    fs.mkdirSync(base, { recursive: true })
+    const outPath = path.join(base, out)
+    const target = out.endsWith('.parquet') ? base : outPath
+    const r = await runLimited(args(threads, outPath, extra), { fsizeKB, ignoreXfsz: true, env: sandboxEnv(null), cwd: dir })
     assertCleanFailure(r, target, /File too large/)
     assert.ok(r.json.error.includes(outPath), `the error names the part: ${r.json.error}`)
-    const ok = await runLimited(args(outPath, extra), { fsizeKB: 'unlimited', env: sandboxEnv(null), cwd: dir })
+    const ok = await runLimited(args(threads, outPath, extra), { fsizeKB: 'unlimited', env: sandboxEnv(null), cwd: dir })
     assert.equal(ok.code, 0, describeRun(ok))
     assert.ok(ok.json.parts.length >= 1 && ok.json.parts.every(p => p.rows > 0), describeRun(ok))
-    const rows = out.endsWith('.parquet') ? (await outputRows(dir, { fast: true })).filter(r => r._part === outPath) : await outputRows(outPath, { fast: true })
-    assertIdsExactly(rows, input.ids, `after the retry (${out})`)
+    const rows = out.endsWith('.parquet') ? (await outputRows(base, { fast: true })).filter(r => r._part === outPath) : await outputRows(outPath, { fast: true })
+    assertIdsExactly(rows, input.ids, `after the retry (t${threads} ${out})`)
     assertNoHidden(target)
   }
 })

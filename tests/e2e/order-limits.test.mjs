@@ -35,13 +35,14 @@ test('order: rows keep the input order (files in command-line order, then line o
   }
 })
 
-test('one thread: each row group is written while the next is converted, and its page buffers go back to the columns that need them', async t => {
+test('threads: each row group is written while its converting thread goes on, and its page buffers go back to the columns that need them (1 and 2 threads)', async t => {
   // --threads 1 hands a finished row group to a writer thread and goes on;
-  // a column of the next row group takes back its written chunk's buffer,
-  // or keeps its first pages apart until the writer is past that chunk.
-  // Chunks of several MiB (random text, which snappy cannot shrink) and
-  // small ones, a column that skips row groups and one that appears late:
-  // every cell read back by every reader.
+  // with more, the main thread writes every worker's row groups. Either
+  // way a column of the worker's next row group takes back its written
+  // chunk's buffer, or keeps its first pages apart until the writer is
+  // past that chunk. Chunks of several MiB (random text, which snappy
+  // cannot shrink) and small ones, a column that skips row groups and one
+  // that appears late: every cell read back by every reader.
   const dir = tmpdir(t)
   let seed = 7
   const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0)
@@ -60,13 +61,21 @@ test('one thread: each row group is written while the next is converted, and its
     bytes += line.length + 1
   }
   const uri = fileUri(writeInput(dir, 'in.ndjson', lines))
-  const { out } = await convertFile(dir, ['in.ndjson'], { extra: ['--threads', '1', '--row-group-mb', '4'] })
-  const md = await readMetadata(out)
-  assert.ok(md.row_groups.length >= 5, `--row-group-mb 4 on 22 MB gives several row groups (got ${md.row_groups.length})`)
-  const blob = md.row_groups.map(rg => rg.columns.find(c => c.meta_data.path_in_schema.join('.') === 'blob'))
-  assert.ok(blob.slice(0, -1).every(c => Number(c.meta_data.total_compressed_size) > 2 * 1024 * 1024),
-    `blob chunks before the last are over 2 MiB (buffers that go back to their columns): ${blob.map(c => c.meta_data.total_compressed_size)}`)
-  await assertAllReadersEqual(out, expectTable(records, { source: uri }))
+  const expected = expectTable(records, { source: uri })
+  for (const threads of ['1', '2']) {
+    const { out } = await convertFile(dir, ['in.ndjson'], {
+      out: `t${threads}.parquet`, extra: ['--threads', threads, '--row-group-mb', '4'],
+    })
+    const md = await readMetadata(out)
+    assert.ok(md.row_groups.length >= 5, `--row-group-mb 4 on 22 MB gives several row groups (got ${md.row_groups.length})`)
+    // At 2 threads each worker converts two full splits, so its second
+    // row group is built in its first one's buffers.
+    const blob = md.row_groups.map(rg => rg.columns.find(c => c.meta_data.path_in_schema.join('.') === 'blob'))
+    const full = blob.filter(c => Number(c.meta_data.total_compressed_size) > 2 * 1024 * 1024)
+    assert.ok(full.length >= 2 * Number(threads),
+      `t${threads}: blob chunks over 2 MiB (buffers that go back to their columns): ${blob.map(c => c.meta_data.total_compressed_size)}`)
+    await assertAllReadersEqual(out, expected)
+  }
 })
 
 test('parts: part k holds the lines that start in the k-th --target-file-mb of input, whatever the thread count', async t => {
