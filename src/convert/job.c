@@ -287,6 +287,15 @@ struct behind {
     err_t err;
 };
 
+/* Under b->mu: the writer is done with the result handed over, so all of
+ * its buffers may go back to the columns. */
+static void written_locked(struct behind *b)
+{
+    b->passed = UINT32_MAX;
+    b->res = NULL;
+    pthread_cond_broadcast(&b->cv);
+}
+
 static void behind_passed(struct behind *b, uint32_t n)
 {
     pthread_mutex_lock(&b->mu);
@@ -308,28 +317,22 @@ static void *behind_main(void *arg)
         pthread_mutex_unlock(&b->mu);
         err_t e;
         int rc = failed ? 0 : write_result(b->j, sp, res, b, &e);
-        rowgroup_out_written(&res->enc);
         pthread_mutex_lock(&b->mu);
         if (rc != 0 && b->rc == 0) {
             b->rc = rc;
             b->err = e;
         }
-        b->passed = UINT32_MAX;
-        b->res = NULL;
-        pthread_cond_broadcast(&b->cv);
+        written_locked(b);
     }
     pthread_mutex_unlock(&b->mu);
     return NULL;
 }
 
-/* The writer is done with the result handed over: all of its buffers may
- * go back to the columns. */
+/* For a writer without a thread of its own (the main thread). */
 static void behind_written(struct behind *b)
 {
     pthread_mutex_lock(&b->mu);
-    b->passed = UINT32_MAX;
-    b->res = NULL;
-    pthread_cond_broadcast(&b->cv);
+    written_locked(b);
     pthread_mutex_unlock(&b->mu);
 }
 
@@ -505,6 +508,7 @@ static int write_result(job *j, const reader_split *sp, worker_result *res, stru
                                    ch->pages.len, e));
         if (b) behind_passed(b, i + 1);
     }
+    rowgroup_out_written(&res->enc);
     writer_sync_behind(w);
     return 0;
 }
@@ -758,7 +762,6 @@ static int run_threads(job *j, err_t *e)
          * one, as at one thread, instead of in fresh memory. */
         if (!t->empty) {
             rc = write_result(j, t->split, t->res, t->back, e);
-            rowgroup_out_written(&t->res->enc);
             behind_written(t->back);
         }
         t->state = 0;
