@@ -16,11 +16,14 @@ void mem_release(void *p, size_t cap);
 /* calloc-like: n zeroed bytes. */
 void *mem_zalloc(size_t n);
 
-/* For a job, at its start: glibc's heap on transparent huge pages, one
- * malloc arena, blocks under 4 MiB on the heap (see mem.c). Returns the
- * bytes of heap advised: 0 when GLIBC_TUNABLES names glibc.malloc.hugetlb
- * (glibc then does as the user says) or malloc is not glibc's. */
+/* For a job, at its start: glibc's heap on transparent huge pages, blocks
+ * under 4 MiB on the heap (see mem.c). Returns the bytes of heap advised:
+ * 0 when GLIBC_TUNABLES names glibc.malloc.hugetlb (glibc then does as the
+ * user says) or malloc is not glibc's. */
 size_t mem_huge_heap(void);
+/* In a thread that allocates a lot (a worker), after mem_huge_heap: its
+ * own malloc arena's heap on transparent huge pages too. */
+void mem_thread_heap(void);
 #define MEM_HEAP_RESERVE ((size_t)256 << 20)
 
 #endif

@@ -14,6 +14,7 @@
 #include "common/fs.h"
 #include "common/jsonw.h"
 #include "common/log.h"
+#include "common/mem.h"
 #include "common/uri.h"
 #include "convert/reader.h"
 #include "convert/schema.h"
@@ -565,6 +566,7 @@ static int take_tail(job *j, uint32_t me, task *t)
 static void *worker_main(void *arg)
 {
     job *j = arg;
+    mem_thread_heap();
     pthread_mutex_lock(&j->mu);
     uint32_t me = 0;
     while (j->workers[me].env) me++; /* claim a worker slot */

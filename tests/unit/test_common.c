@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -561,7 +562,7 @@ static void test_arena_stable_and_rollback(void)
 
 /* The mapping (from /proc/self/smaps) that holds p: its name, and whether
  * it is advised for huge pages. False when not found. */
-static bool smaps_of(const void *p, char *name, size_t nn, bool *hg)
+static bool smaps_of(uintptr_t p, char *name, size_t nn, bool *hg)
 {
     FILE *f = fopen("/proc/self/smaps", "r");
     if (!f) return false;
@@ -571,7 +572,7 @@ static bool smaps_of(const void *p, char *name, size_t nn, bool *hg)
         unsigned long lo, hi;
         char nm[256] = "";
         if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %255s", &lo, &hi, nm) >= 2) {
-            in = (uintptr_t)p >= lo && (uintptr_t)p < hi;
+            in = p >= lo && p < hi;
             if (in) snprintf(name, nn, "%s", nm);
         } else if (in && strncmp(line, "VmFlags:", 8) == 0) {
             *hg = strstr(line, " hg") != NULL;
@@ -596,7 +597,7 @@ static void test_mem_huge_heap(void)
     void *p = malloc(3u << 20); /* under the 4 MiB mmap threshold */
     char name[256] = "";
     bool hg = false;
-    if (CHECK(p) && CHECK(smaps_of(p, name, sizeof name, &hg))) {
+    if (CHECK(p) && CHECK(smaps_of((uintptr_t)p, name, sizeof name, &hg))) {
         if (advised) {
             CHECK(advised >= MEM_HEAP_RESERVE);
             CHECK_STR(name, "[heap]");
@@ -609,6 +610,57 @@ static void test_mem_huge_heap(void)
     free(p);
     if (t) setenv("GLIBC_TUNABLES", t, 1);
     free(t);
+}
+
+/* What a worker thread saw of its own heap. */
+typedef struct {
+    pthread_barrier_t *both; /* an exited thread's arena goes to the next */
+    void *block;
+    char name[256];
+    bool found, hg;
+} heap_seen;
+
+static void *thread_heap_main(void *arg)
+{
+    heap_seen *h = arg;
+    mem_thread_heap();
+    h->block = malloc(3u << 20);
+    if (h->block) h->found = smaps_of((uintptr_t)h->block, h->name, sizeof h->name, &h->hg);
+    pthread_barrier_wait(h->both);
+    return NULL;
+}
+
+/* A worker thread's blocks come from an arena of its own, off the main
+ * heap (its mallocs do not wait for another thread's page faults), and
+ * that arena's heap is advised for huge pages as the main heap is. */
+static void test_mem_thread_heap(void)
+{
+    /* The main heap is advised by test_mem_huge_heap, unless malloc is
+     * not glibc's. */
+    char name[256] = "";
+    bool hg = false;
+    void *mb = malloc(3u << 20);
+    bool advised = mb && smaps_of((uintptr_t)mb, name, sizeof name, &hg) && hg && strcmp(name, "[heap]") == 0;
+    free(mb);
+    pthread_barrier_t both;
+    pthread_barrier_init(&both, NULL, 2);
+    heap_seen h[2];
+    memset(h, 0, sizeof h);
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++) {
+        h[i].both = &both;
+        if (pthread_create(&th[i], NULL, thread_heap_main, &h[i]) != 0) abort();
+    }
+    for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
+    pthread_barrier_destroy(&both);
+    for (int i = 0; i < 2; i++) {
+        if (!CHECK(h[i].block) || !CHECK(h[i].found) || !advised) continue;
+        CHECK(strcmp(h[i].name, "[heap]") != 0);
+        CHECK(h[i].hg);
+    }
+    if (advised && h[0].block && h[1].block) /* two heaps, not one shared */
+        CHECK(((uintptr_t)h[0].block >> 26) != ((uintptr_t)h[1].block >> 26));
+    for (int i = 0; i < 2; i++) free(h[i].block);
 }
 
 /* ---- dio ---- */
@@ -843,6 +895,7 @@ void register_common_tests(void)
     TEST_ADD(test_bytes_eq_matches_memcmp);
     TEST_ADD(test_bytes_copy_and_lenval);
     TEST_ADD(test_mem_huge_heap);
+    TEST_ADD(test_mem_thread_heap); /* after it */
     TEST_ADD(test_bytes_prefix_orders_like_memcmp);
     TEST_ADD(test_date_valid);
     TEST_ADD(test_date_find);
