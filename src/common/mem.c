@@ -81,7 +81,8 @@ static uintptr_t heap_start(uintptr_t brk)
  * 256 KiB), faults it in 4 KiB at a time and unmaps it with a TLB flush of
  * every core that runs a worker.
  *
- * Each worker thread has an arena of its own (mem_thread_heap). With one
+ * Threads keep glibc's arenas of their own (M_ARENA_MAX is left alone),
+ * and each worker advises its arena's heap (mem_thread_heap). With one
  * arena for all, a worker's malloc that touched a fresh huge page zeroed
  * it holding the arena's lock, and the other workers' mallocs waited:
  * 16% of a 2-thread wide job's samples were page faults inside malloc. */
