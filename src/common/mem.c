@@ -124,11 +124,8 @@ size_t mem_huge_heap(void)
     return advised;
 }
 
-/* glibc's heaps for threads other than the first: mapped GLIBC_HEAP_MAX
- * bytes at a time, at addresses that are multiples of it (it finds a
- * block's heap that way), and read-write whole from the start when the top
- * pad is larger. */
-#define GLIBC_HEAP_MAX ((size_t)64 << 20)
+/* A thread arena's heap (MEM_THREAD_HEAP) is read-write whole from the
+ * start, as the top pad is larger. */
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE 25 /* Linux 6.1; not in glibc 2.36's headers */
 #endif
@@ -140,8 +137,8 @@ void mem_thread_heap(void)
     if (!p) return;
     uintptr_t a = (uintptr_t)p;
     if (a < heap_lo || a >= (uintptr_t)sbrk(0)) { /* not in the main heap */
-        uintptr_t base = a & ~(uintptr_t)(GLIBC_HEAP_MAX - 1);
-        (void)madvise((void *)base, GLIBC_HEAP_MAX, MADV_HUGEPAGE);
+        uintptr_t base = a & ~(uintptr_t)(MEM_THREAD_HEAP - 1);
+        (void)madvise((void *)base, MEM_THREAD_HEAP, MADV_HUGEPAGE);
         /* Its first 2 MiB were faulted in on small pages before the
          * advice (the arena's own state, this block): one huge page
          * now, not 512 faults as the thread's first blocks fill them.

@@ -24,6 +24,9 @@ size_t mem_huge_heap(void);
 /* In a thread that allocates a lot (a worker), after mem_huge_heap: its
  * own malloc arena's heap on transparent huge pages too. */
 void mem_thread_heap(void);
+/* glibc maps a thread arena's heaps this many bytes at a time, at
+ * addresses that are multiples of it (it finds a block's heap that way). */
+#define MEM_THREAD_HEAP ((size_t)64 << 20)
 #define MEM_HEAP_RESERVE ((size_t)256 << 20)
 
 #endif

@@ -659,7 +659,7 @@ static void test_mem_thread_heap(void)
         CHECK(h[i].hg);
     }
     if (advised && h[0].block && h[1].block) /* two heaps, not one shared */
-        CHECK(((uintptr_t)h[0].block >> 26) != ((uintptr_t)h[1].block >> 26));
+        CHECK((uintptr_t)h[0].block / MEM_THREAD_HEAP != (uintptr_t)h[1].block / MEM_THREAD_HEAP);
     for (int i = 0; i < 2; i++) free(h[i].block);
 }
 
