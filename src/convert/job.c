@@ -16,6 +16,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/uri.h"
+#include "convert/behind.h"
 #include "convert/reader.h"
 #include "convert/schema.h"
 #include "convert/worker.h"
@@ -38,13 +39,11 @@ void job_opts_default(job_opts *o)
     o->metadata = true;
 }
 
-struct behind;
-
 /* One split in flight: converted by a worker, written by the main thread. */
 typedef struct {
     const reader_split *split;
     worker_result *res;      /* the worker's, which takes its buffers back */
-    struct behind *back;     /* that worker's */
+    behind *back;            /* that worker's */
     int state;        /* 0 free, 1 queued, 2 taken, 3 done */
     int rc;
     err_t err;
@@ -91,7 +90,7 @@ typedef struct {
     uint64_t next_take, next_submit;
     bool stop;
     worker *workers;
-    struct behind *backs;   /* per worker: its result being written */
+    behind *backs;          /* per worker: its result being written */
     worker_result *wres;    /* per worker: two results, in turn */
 } job;
 
@@ -253,223 +252,12 @@ static int open_part(job *j, err_t *e)
     return rc;
 }
 
-/* With one thread, a row group is written by a thread of its own while the
- * next one is converted, as the kernel writes back behind a program that
- * writes through the page cache; the converting thread no longer waits
- * for the device (longstr: 10-20 ms of 190 a row group). A column of the
- * next row group takes back its written chunk's page buffer, so no second
- * set of buffers is faulted in: on this VM fresh memory costs 1.2-1.6 ms a
- * MiB after another program's run, more than the write it would save.
- * With more threads each worker has one, written by the main thread: its
- * next row group is built in its last one's pages (2 GB at 2 threads
- * peaked 8-15% above 200 MB with every row group in fresh pages; now
- * 1-5%). A worker waits only for its own last result, which is older than
- * any split the main thread waits for. */
-static int write_result(job *j, const reader_split *sp, worker_result *res, struct behind *b, err_t *e);
 
-/* With more threads the main thread is the writer of every worker's
- * struct behind, and there is no thread of its own (th unused). */
-struct behind {
-    job *j;
-    pthread_t th;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    worker_result *res;       /* being written; NULL when the writer is idle */
-    const reader_split *sp;
-    uint32_t passed;          /* chunks written of the last result handed
-                               * over; UINT32_MAX once it is all done */
-    /* The converting thread's: the result last handed over, until its
-     * buffers are all back, and per column 1 + its chunk there, 0 none. */
-    worker_result *pend;
-    uint32_t *chunk_of;
-    uint32_t ncols;
-    bool stop;
-    int rc;                   /* the first failed write, with err */
-    err_t err;
-};
-
-/* Under b->mu: the writer is done with the result handed over, so all of
- * its buffers may go back to the columns. */
-static void written_locked(struct behind *b)
+/* Main thread (or the writer behind at 1 thread), in input order: account
+ * for the chunk and write its row group; a behind_write_fn. */
+static int write_result(void *ctx, const reader_split *sp, worker_result *res, behind *b, err_t *e)
 {
-    b->passed = UINT32_MAX;
-    b->res = NULL;
-    pthread_cond_broadcast(&b->cv);
-}
-
-static void behind_passed(struct behind *b, uint32_t n)
-{
-    pthread_mutex_lock(&b->mu);
-    b->passed = n;
-    pthread_cond_broadcast(&b->cv);
-    pthread_mutex_unlock(&b->mu);
-}
-
-static void *behind_main(void *arg)
-{
-    struct behind *b = arg;
-    pthread_mutex_lock(&b->mu);
-    for (;;) {
-        while (!b->res && !b->stop) pthread_cond_wait(&b->cv, &b->mu);
-        if (!b->res) break;
-        worker_result *res = b->res;
-        const reader_split *sp = b->sp;
-        bool failed = b->rc != 0;
-        pthread_mutex_unlock(&b->mu);
-        err_t e;
-        int rc = failed ? 0 : write_result(b->j, sp, res, b, &e);
-        pthread_mutex_lock(&b->mu);
-        if (rc != 0 && b->rc == 0) {
-            b->rc = rc;
-            b->err = e;
-        }
-        written_locked(b);
-    }
-    pthread_mutex_unlock(&b->mu);
-    return NULL;
-}
-
-/* For a writer without a thread of its own (the main thread). */
-static void behind_written(struct behind *b)
-{
-    pthread_mutex_lock(&b->mu);
-    written_locked(b);
-    pthread_mutex_unlock(&b->mu);
-}
-
-/* A column's first pages go here while its written chunk's buffer is not
- * free yet: a heap block, freed once they are moved over. */
-#define BEHIND_TEMP ((size_t)256 << 10)
-
-/* The converting thread's hook (rowgroup.need_pages): a column about to
- * close a page takes back its chunk's buffer once the writer is past that
- * chunk. Until then it does not wait (a column's first page may close
- * within a millisecond of the row group's start, while the write takes
- * 10-20 ms): its pages go into a heap block, moved over afterwards. */
-static void behind_need_pages(void *ctx, rowgroup *g, uint32_t col)
-{
-    struct behind *b = ctx;
-    if (!b->pend || col >= b->ncols || b->chunk_of[col] == 0) return;
-    uint32_t k = b->chunk_of[col];
-    rg_chunk *ch = &b->pend->enc.chunks[k - 1];
-    buf *pages = &g->cols[col].pages;
-    /* A column that already has the larger buffer keeps it (its last chunk
-     * was a block whose pages the writer had not reached by the end). */
-    if (pages->cap >= ch->pages.cap) {
-        b->chunk_of[col] = 0;
-        return;
-    }
-    pthread_mutex_lock(&b->mu);
-    /* A block that already holds a few pages waits instead of growing, so
-     * that memory stays what one row group needs however long the batch
-     * (a write held up, say by a part being settled, is rare but a long
-     * batch meets it). */
-    if (pages->len >= BEHIND_TEMP / 2)
-        while (b->passed < k && !b->stop) pthread_cond_wait(&b->cv, &b->mu);
-    bool written = b->passed >= k;
-    pthread_mutex_unlock(&b->mu);
-    if (!written) {
-        size_t want = ch->pages.len / 8;
-        if (pages->cap == 0) buf_reserve(pages, want < BEHIND_TEMP ? want : BEHIND_TEMP);
-        return;
-    }
-    b->chunk_of[col] = 0;
-    buf_reset(&ch->pages);
-    if (pages->len > 0) {
-        buf_append(&ch->pages, pages->data, pages->len);
-        if (!buf_ok(&ch->pages)) return; /* the column keeps its block */
-    }
-    /* The block goes back to the heap now: kept with its column, blocks
-     * accumulated over a long batch (a 2 GB one peaked 5% above 200 MB). */
-    buf t = *pages;
-    *pages = ch->pages;
-    ch->pages = t;
-    buf_free(&ch->pages);
-}
-
-static void behind_init(job *j, struct behind *b)
-{
-    memset(b, 0, sizeof *b);
-    b->j = j;
-    pthread_mutex_init(&b->mu, NULL);
-    pthread_cond_init(&b->cv, NULL);
-}
-
-static void behind_destroy(struct behind *b)
-{
-    pthread_cond_destroy(&b->cv);
-    pthread_mutex_destroy(&b->mu);
-    free(b->chunk_of);
-}
-
-static int behind_start(job *j, struct behind *b)
-{
-    behind_init(j, b);
-    if (pthread_create(&b->th, NULL, behind_main, b) == 0) return 0;
-    behind_destroy(b);
-    return -1;
-}
-
-/* Waits until the writer is idle; the buffers the columns did not take
- * back go to them now. The first failed write's code (and err into e). */
-static int behind_settle(struct behind *b, rowgroup *g, err_t *e)
-{
-    pthread_mutex_lock(&b->mu);
-    while (b->res && !b->stop) pthread_cond_wait(&b->cv, &b->mu);
-    int rc = b->rc;
-    if (rc != 0 && e) *e = b->err;
-    pthread_mutex_unlock(&b->mu);
-    if (b->pend) {
-        for (uint32_t k = 0; k < b->pend->enc.nchunks; k++)
-            if (b->pend->enc.chunks[k].col < b->ncols) b->chunk_of[b->pend->enc.chunks[k].col] = 0;
-        rowgroup_reclaim(g, &b->pend->enc);
-        b->pend = NULL;
-    }
-    return rc;
-}
-
-/* Hands res to the writer, which must be idle. */
-static int behind_hand(struct behind *b, const rowgroup *g, const reader_split *sp, worker_result *res, err_t *e)
-{
-    if (b->ncols < g->ncols) {
-        uint32_t *c = realloc(b->chunk_of, g->ncols * sizeof *c);
-        RETURN_ERROR_IF(!c, e, ERR_NOMEM, "out of memory");
-        memset(c + b->ncols, 0, (g->ncols - b->ncols) * sizeof *c);
-        b->chunk_of = c;
-        b->ncols = g->ncols;
-    }
-    for (uint32_t k = 0; k < res->enc.nchunks; k++)
-        if (res->enc.chunks[k].col < b->ncols) b->chunk_of[res->enc.chunks[k].col] = k + 1;
-    b->pend = res;
-    pthread_mutex_lock(&b->mu);
-    b->res = res;
-    b->sp = sp;
-    b->passed = 0;
-    pthread_cond_broadcast(&b->cv);
-    pthread_mutex_unlock(&b->mu);
-    return 0;
-}
-
-/* No more writing: whoever waits for it goes on (the job is ending, or
- * has failed). */
-static void behind_abandon(struct behind *b)
-{
-    pthread_mutex_lock(&b->mu);
-    b->stop = true;
-    pthread_cond_broadcast(&b->cv);
-    pthread_mutex_unlock(&b->mu);
-}
-
-static void behind_stop(struct behind *b)
-{
-    behind_abandon(b);
-    pthread_join(b->th, NULL);
-    behind_destroy(b);
-}
-
-/* Main thread, in input order: account for the chunk and write its row group. */
-static int write_result(job *j, const reader_split *sp, worker_result *res, struct behind *b, err_t *e)
-{
+    job *j = ctx;
     job_report *r = j->r;
     for (uint32_t i = 0; i < res->nsamples && r->nsamples < JOB_MAX_SAMPLES; i++) {
         worker_sample *s = &res->samples[i];
@@ -571,7 +359,7 @@ static void *worker_main(void *arg)
     uint32_t me = 0;
     while (j->workers[me].env) me++; /* claim a worker slot */
     worker *w = &j->workers[me];
-    struct behind *b = &j->backs[me];
+    behind *b = &j->backs[me];
     uint32_t turn = 0;
     err_t ie;
     int init = worker_init(w, &j->env, &ie);
@@ -650,16 +438,16 @@ static int plan(job *j, err_t *e)
 
 /* One converting thread. Written pages go back to the columns instead of
  * fresh huge pages (events: page zeroing 5% -> 0.5% of the profile; CPU -1
- * to -2%): with more than one row group, through the writer behind (struct
- * behind), else once it is written. */
+ * to -2%): with more than one row group, through the writer behind
+ * (convert/behind), else once it is written. */
 static int run_inline(job *j, err_t *e)
 {
     worker w;
     worker_result res[2];
     memset(res, 0, sizeof res);
-    struct behind b;
+    behind b;
     int rc = worker_init(&w, &j->env, e);
-    bool bg = rc == 0 && j->nsplits > 1 && behind_start(j, &b) == 0;
+    bool bg = rc == 0 && j->nsplits > 1 && behind_start(&b, write_result, j) == 0;
     if (bg) {
         w.g.need_pages = behind_need_pages;
         w.g.need_ctx = &b;
@@ -721,7 +509,7 @@ static int run_threads(job *j, err_t *e)
     pthread_mutex_init(&j->mu, NULL);
     pthread_cond_init(&j->work, NULL);
     pthread_cond_init(&j->done, NULL);
-    for (int i = 0; i < n; i++) behind_init(j, &j->backs[i]);
+    for (int i = 0; i < n; i++) behind_init(&j->backs[i], write_result, j);
     int started = 0, rc = 0;
     for (; started < n; started++)
         if (pthread_create(&th[started], NULL, worker_main, j) != 0) break;
@@ -759,7 +547,7 @@ static int run_threads(job *j, err_t *e)
             rc = -1;
             break;
         }
-        /* Its buffers go back to its worker's columns (struct behind):
+        /* Its buffers go back to its worker's columns (convert/behind):
          * a worker's next row group is built in the pages of its last
          * one, as at one thread, instead of in fresh memory. */
         if (!t->empty) {

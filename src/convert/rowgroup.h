@@ -53,8 +53,8 @@ typedef struct rowgroup {
     rg_val *sorted;    /* the queue grouped by column, while draining */
     uint64_t *hashes;
     /* Called before a column closes a page: a row group still being
-     * written may hand the column its page buffer back (see job.c's
-     * struct behind). NULL: the column allocates one when it has none. */
+     * written may hand the column its page buffer back (see
+     * convert/behind.h). NULL: the column allocates one when it has none. */
     void (*need_pages)(void *ctx, struct rowgroup *g, uint32_t col);
     void *need_ctx;
 } rowgroup;
