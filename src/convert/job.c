@@ -1,13 +1,11 @@
 #include "convert/job.h"
 
 #include <dirent.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/clock.h"
@@ -15,8 +13,8 @@
 #include "common/jsonw.h"
 #include "common/log.h"
 #include "common/mem.h"
-#include "common/uri.h"
 #include "convert/behind.h"
+#include "convert/inputs.h"
 #include "convert/reader.h"
 #include "convert/schema.h"
 #include "convert/worker.h"
@@ -56,12 +54,7 @@ typedef struct {
     job_report *r;
     const job_opts *o;
     const job_spec *s;
-    char **paths, **uris;
-    uint32_t *uri_lens;
-    uint64_t *sizes;
-    int root_fd;
-    const char **rel_paths;
-    uint32_t ninputs;       /* after dropping repeats */
+    inputs in;
     reader_split *splits;
     uint32_t nsplits;
     /* What is left of the last round, cut as workers free up (see
@@ -104,105 +97,9 @@ static void add_warning(job_report *r, const char *fmt, const char *arg)
     log_warn("%s", tmp);
 }
 
-/* Stats an input. Confined to a buckets root, the path must lie in its
- * bucket and not leave it through ".." or a symlink, however it changed
- * since its event. */
-static int stat_input(job *j, const char *ap, size_t rootlen, struct stat *st, err_t *e)
+static void warn_repeat(void *ctx, const char *path)
 {
-    const job_spec *s = j->s;
-    if (!s->input_root) {
-        RETURN_SYSERR_IF(stat(ap, st) != 0, e, ERR_INPUT, "missing input %s", ap);
-        RETURN_ERROR_IF(!S_ISREG(st->st_mode), e, ERR_INPUT, "input %s is not a regular file", ap);
-        RETURN_SYSERR_IF(access(ap, R_OK) != 0, e, ERR_INPUT, "unreadable input %s", ap);
-        return 0;
-    }
-    RETURN_ERROR_IF(strncmp(ap, s->input_root, rootlen) != 0 || ap[rootlen] != '/', e, ERR_INPUT,
-                    "input %s is outside %s", ap, s->input_root);
-    const char *rel = ap + rootlen + 1, *slash = strchr(rel, '/');
-    int fd;
-    if (slash) {
-        char bucket[256];
-        snprintf(bucket, sizeof bucket, "%.*s", (int)(slash - rel), rel);
-        int bfd = fs_open_beneath(j->root_fd, bucket, O_RDONLY | O_DIRECTORY);
-        fd = bfd >= 0 ? fs_open_beneath(bfd, slash + 1, O_RDONLY) : -1;
-        int saved = errno;
-        if (bfd >= 0) close(bfd);
-        errno = saved;
-    } else {
-        fd = fs_open_beneath(j->root_fd, rel, O_RDONLY);
-    }
-    if (fd < 0 && (errno == EXDEV || errno == ELOOP))
-        return err_set(e, ERR_INPUT, "input %s resolves outside its bucket", ap);
-    RETURN_SYSERR_IF(fd < 0, e, ERR_INPUT, "missing input %s", ap);
-    int rc = fstat(fd, st);
-    close(fd);
-    RETURN_SYSERR_IF(rc != 0, e, ERR_INPUT, "cannot stat input %s", ap);
-    RETURN_ERROR_IF(!S_ISREG(st->st_mode), e, ERR_INPUT, "input %s is not a regular file", ap);
-    return 0;
-}
-
-static int resolve_inputs(job *j, err_t *e)
-{
-    const job_spec *s = j->s;
-    j->paths = calloc(s->ninputs + 1, sizeof *j->paths);
-    j->uris = calloc(s->ninputs + 1, sizeof *j->uris);
-    j->file_lines = calloc(s->ninputs + 1, sizeof *j->file_lines);
-    j->sizes = calloc(s->ninputs + 1, sizeof *j->sizes);
-    j->rel_paths = calloc(s->ninputs + 1, sizeof *j->rel_paths);
-    RETURN_ERROR_IF(!j->rel_paths, e, ERR_NOMEM, "out of memory");
-    size_t rootlen = 0;
-    if (s->input_root) {
-        j->root_fd = open(s->input_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        RETURN_SYSERR_IF(j->root_fd < 0, e, ERR_INPUT, "input root %s", s->input_root);
-        rootlen = strlen(s->input_root);
-        while (rootlen > 1 && s->input_root[rootlen - 1] == '/') rootlen--;
-    }
-    j->uri_lens = calloc(s->ninputs + 1, sizeof *j->uri_lens);
-    RETURN_ERROR_IF(!j->paths || !j->uris || !j->file_lines || !j->sizes || !j->uri_lens, e, ERR_NOMEM,
-                    "out of memory");
-    buf p = {0}, u = {0};
-    int rc = 0;
-    /* The same file under two spellings (or a hard link) is read once:
-     * identity is the inode. */
-    uint32_t nslots = 16;
-    while (nslots < s->ninputs * 2) nslots *= 2;
-    uint32_t *seen = calloc(nslots, sizeof *seen); /* kept index + 1 */
-    dev_t *devs = calloc(s->ninputs + 1, sizeof *devs);
-    ino_t *inos = calloc(s->ninputs + 1, sizeof *inos);
-    if (!seen || !devs || !inos) rc = err_set(e, ERR_NOMEM, "out of memory");
-    uint32_t k = 0;
-    for (uint32_t i = 0; i < s->ninputs && rc == 0; i++) {
-        if (uri_to_path(s->inputs[i], &p, e) != 0) { rc = -1; break; }
-        struct stat st;
-        if ((rc = stat_input(j, (char *)p.data, rootlen, &st, e)) != 0) break;
-        uint32_t h = (uint32_t)(((uint64_t)st.st_dev * 0x9E3779B97F4A7C15ull) ^ (uint64_t)st.st_ino) & (nslots - 1);
-        bool dup = false;
-        for (; seen[h]; h = (h + 1) & (nslots - 1))
-            if (devs[seen[h] - 1] == st.st_dev && inos[seen[h] - 1] == st.st_ino) { dup = true; break; }
-        if (dup) {
-            add_warning(j->r, "input %s is listed more than once (under any spelling): read once", (char *)p.data);
-            continue;
-        }
-        seen[h] = k + 1;
-        devs[k] = st.st_dev;
-        inos[k] = st.st_ino;
-        buf_reset(&u);
-        uri_from_path((char *)p.data, &u);
-        j->paths[k] = strdup((char *)p.data);
-        if (j->paths[k] && s->input_root) j->rel_paths[k] = j->paths[k] + rootlen + 1;
-        j->uris[k] = buf_cstr(&u) ? strdup((char *)u.data) : NULL;
-        if (!j->paths[k] || !j->uris[k]) rc = err_set(e, ERR_NOMEM, "out of memory");
-        else j->uri_lens[k] = (uint32_t)strlen(j->uris[k]);
-        j->sizes[k] = (uint64_t)st.st_size;
-        k++;
-    }
-    j->ninputs = k;
-    free(seen);
-    free(devs);
-    free(inos);
-    buf_free(&p);
-    buf_free(&u);
-    return rc;
+    add_warning(ctx, "input %s is listed more than once (under any spelling): read once", path);
 }
 
 static int part_path(const job *j, uint32_t idx, buf *out)
@@ -262,11 +159,11 @@ static int write_result(void *ctx, const reader_split *sp, worker_result *res, b
     for (uint32_t i = 0; i < res->nsamples && r->nsamples < JOB_MAX_SAMPLES; i++) {
         worker_sample *s = &res->samples[i];
         job_sample *d = &r->samples[r->nsamples++];
-        d->file = strdup(j->uris[s->file]);
+        d->file = strdup(j->in.uris[s->file]);
         d->line = j->file_lines[s->file] + s->line;
         d->reason = s->reason;
         d->pos = s->pos;
-        log_warn("corrupt record at %s:%llu: %s", j->paths[s->file], (unsigned long long)d->line,
+        log_warn("corrupt record at %s:%llu: %s", j->in.paths[s->file], (unsigned long long)d->line,
                  s->reason);
     }
     for (uint32_t i = 0; i < sp->nparts; i++) j->file_lines[sp->parts[i].file] += res->seg_lines[i];
@@ -416,13 +313,13 @@ static int plan(job *j, err_t *e)
     uint64_t t = j->o->row_group_bytes, total = 0;
     j->range = j->s->out_file ? 0 : j->o->target_file_bytes;
     if (j->range && j->range < t) t = j->range;
-    for (uint32_t i = 0; i < j->ninputs; i++) total += j->sizes[i];
+    for (uint32_t i = 0; i < j->in.n; i++) total += j->in.sizes[i];
     uint32_t threads = j->o->threads > 0 ? (uint32_t)j->o->threads : 1;
     reader_sizes z = reader_split_sizes(total, t, threads, JOB_MIN_SPLIT);
     uint64_t left = total - z.full * z.target;
     bool tail = threads > 1 && left > 0 && z.last < left;
     if (tail) z.last = left;
-    TRY(reader_plan(j->sizes, j->ninputs, z, j->range, &j->splits, &j->nsplits, e));
+    TRY(reader_plan(j->in.sizes, j->in.n, z, j->range, &j->splits, &j->nsplits, e));
     if (!tail || j->nsplits <= z.full) return 0;
     /* What follows the full rounds, cut at part ranges or not, is one tail. */
     j->tail_max = z.target;
@@ -722,7 +619,7 @@ int job_run(const job_opts *o, const job_spec *s, job_report *r)
     double t0 = clock_mono_s();
     job j;
     memset(&j, 0, sizeof j);
-    j.root_fd = -1;
+    j.in.root_fd = -1;
     j.r = r;
     j.o = o;
     j.s = s;
@@ -733,7 +630,9 @@ int job_run(const job_opts *o, const job_spec *s, job_report *r)
 
     int rc = schema_init(&j.sch, o->metadata);
     if (rc != 0) err_set(e, ERR_NOMEM, "out of memory");
-    if (rc == 0) rc = resolve_inputs(&j, e);
+    if (rc == 0) rc = inputs_resolve(&j.in, s->inputs, s->ninputs, s->input_root, warn_repeat, r, e);
+    if (rc == 0 && !(j.file_lines = calloc(j.in.n + 1, sizeof *j.file_lines)))
+        rc = err_set(e, ERR_NOMEM, "out of memory");
     if (rc == 0 && !s->out_file) rc = fs_mkdirs(s->out_dir, e);
     if (rc == 0) remove_orphan_temps(&j);
     if (rc == 0 && s->out_file) {
@@ -750,12 +649,12 @@ int job_run(const job_opts *o, const job_spec *s, job_report *r)
         j.env = (worker_env){
             .sch = &j.sch, .codec = o->codec,
             .col = {.page_bytes = o->page_bytes, .page_rows = 20000, .dict_limit = o->dict_limit},
-            .metadata = o->metadata, .uri_lens = j.uri_lens,
-            .root_fd = s->input_root ? j.root_fd : -1, .rel_paths = j.rel_paths,
+            .metadata = o->metadata, .uri_lens = j.in.uri_lens,
+            .root_fd = j.in.root_fd, .rel_paths = j.in.rel_paths,
             .ts = (const uint8_t *)ts, .ts_len = (uint32_t)strlen(ts),
-            .uris = (const char *const *)j.uris, .paths = (const char *const *)j.paths,
+            .uris = (const char *const *)j.in.uris, .paths = (const char *const *)j.in.paths,
         };
-        r->files = j.ninputs;
+        r->files = j.in.n;
         rc = plan(&j, e);
         if (rc == 0) rc = o->threads <= 1 || (j.nsplits <= 1 && j.tail.nparts == 0) ? run_inline(&j, e) : run_threads(&j, e);
     }
@@ -763,17 +662,8 @@ int job_run(const job_opts *o, const job_spec *s, job_report *r)
 
     for (uint32_t i = 0; i < j.nparts; i++) writer_close(&j.parts[i]);
     free(j.parts);
-    for (uint32_t i = 0; i < j.ninputs && j.paths; i++) {
-        free(j.paths[i]);
-        free(j.uris[i]);
-    }
-    free(j.paths);
-    free(j.uris);
+    inputs_free(&j.in);
     free(j.file_lines);
-    free(j.sizes);
-    free(j.rel_paths);
-    if (s->input_root && j.root_fd >= 0) close(j.root_fd);
-    free(j.uri_lens);
     reader_plan_free(j.splits, j.nsplits);
     free(j.tail.parts);
     codec_ctx_free(j.cx);
