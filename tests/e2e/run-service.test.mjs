@@ -228,7 +228,11 @@ test('service: the timer flushes a past date\'s leftovers, and aged files, with 
   assert.equal(yb.length, 1)
   assert.equal(yb[0].close_reason, 'orphan')
   assert.ok(dt < 4000, `flushed by the 1 s timer, took ${dt} ms`)
-  assert.match(svc.log(), /flush/, 'the log shows the timer flush')
+  // The round's summary line comes after its report is written, which may
+  // be after the batch's job is done: wait for it rather than race it.
+  await waitFor(() => /flush: /.test(svc.log()), {
+    timeoutMs: 5000, what: 'the log to show the timer flush', detail: () => svc.log(),
+  })
 
   // (2) The age rule: a lone file of today waits MAX_BATCH_WAIT_SECONDS, then the timer closes it.
   const lone = sb.putRecords(`${today}-lone.ndjson`, today, 8, { tag: 'O' })
