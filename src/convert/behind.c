@@ -102,11 +102,9 @@ void behind_need_pages(void *ctx, rowgroup *g, uint32_t col)
     buf_free(&ch->pages);
 }
 
-void behind_init(behind *b, behind_write_fn write, void *ctx)
+void behind_init(behind *b)
 {
     memset(b, 0, sizeof *b);
-    b->write = write;
-    b->ctx = ctx;
     pthread_mutex_init(&b->mu, NULL);
     pthread_cond_init(&b->cv, NULL);
 }
@@ -120,7 +118,9 @@ void behind_destroy(behind *b)
 
 int behind_start(behind *b, behind_write_fn write, void *ctx)
 {
-    behind_init(b, write, ctx);
+    behind_init(b);
+    b->write = write;
+    b->ctx = ctx;
     if (pthread_create(&b->th, NULL, behind_main, b) == 0) return 0;
     behind_destroy(b);
     return -1;

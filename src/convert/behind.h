@@ -33,7 +33,7 @@ typedef int (*behind_write_fn)(void *ctx, const reader_split *sp, worker_result 
 /* With more threads the main thread is the writer of every worker's
  * behind, and there is no thread of its own (th unused). */
 typedef struct behind {
-    behind_write_fn write;    /* for the thread of its own */
+    behind_write_fn write;    /* the thread of its own calls it */
     void *ctx;
     pthread_t th;
     pthread_mutex_t mu;
@@ -53,7 +53,7 @@ typedef struct behind {
 } behind;
 
 /* For a writer without a thread of its own. */
-void behind_init(behind *b, behind_write_fn write, void *ctx);
+void behind_init(behind *b);
 void behind_destroy(behind *b);
 /* With a thread of its own that calls write; -1 if it cannot start. */
 int behind_start(behind *b, behind_write_fn write, void *ctx);

@@ -22,7 +22,8 @@ typedef struct {
 typedef void (*inputs_repeat_fn)(void *ctx, const char *path);
 
 /* Resolves the n paths or file:// URIs in order; root: the buckets root the
- * files must stay beneath, or NULL. inputs_free is due either way. */
+ * files must stay beneath, or NULL. inputs_free is due either way (and on
+ * an inputs never resolved only if zeroed with root_fd -1). */
 int inputs_resolve(inputs *in, const char *const *uris, uint32_t n, const char *root, inputs_repeat_fn repeat,
                    void *ctx, err_t *e);
 void inputs_free(inputs *in);

@@ -406,7 +406,7 @@ static int run_threads(job *j, err_t *e)
     pthread_mutex_init(&j->mu, NULL);
     pthread_cond_init(&j->work, NULL);
     pthread_cond_init(&j->done, NULL);
-    for (int i = 0; i < n; i++) behind_init(&j->backs[i], write_result, j);
+    for (int i = 0; i < n; i++) behind_init(&j->backs[i]);
     int started = 0, rc = 0;
     for (; started < n; started++)
         if (pthread_create(&th[started], NULL, worker_main, j) != 0) break;
